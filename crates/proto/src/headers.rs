@@ -1,0 +1,792 @@
+//! HTTP message heads: validation of received field blocks (RFC 9113
+//! §8.2–§8.3, RFC 8441 §4) into an [`http::HeaderMap`] plus pseudo-headers,
+//! and the field list we send.
+//!
+//! A block that breaks a rule is *malformed* (RFC 9113 §8.1.1): the stream is
+//! reset with PROTOCOL_ERROR; the connection survives.
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, HOST, TE};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+
+/// The `:protocol` pseudo-header of an extended CONNECT request (RFC 8441
+/// §4). Inserted into `http::Extensions` by [`RequestHead::into_parts`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Protocol(pub String);
+
+/// A request head: pseudo-headers and regular fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestHead {
+    /// `:method`.
+    pub method: Method,
+    /// `:scheme` (absent only for CONNECT).
+    pub scheme: Option<Scheme>,
+    /// `:authority`.
+    pub authority: Option<Authority>,
+    /// `:path` (absent only for CONNECT).
+    pub path: Option<PathAndQuery>,
+    /// `:protocol` (extended CONNECT only).
+    pub protocol: Option<Protocol>,
+    /// Regular fields.
+    pub headers: HeaderMap,
+}
+
+impl RequestHead {
+    /// A request with `method` and `uri` (scheme, authority and path taken
+    /// from it) and no fields.
+    ///
+    /// ```
+    /// use ropewalk_proto::headers::RequestHead;
+    ///
+    /// let head = RequestHead::new(http::Method::GET, "https://example.com/a?b".parse().unwrap());
+    /// assert_eq!(head.path.as_ref().unwrap().as_str(), "/a?b");
+    /// let parts = head.into_parts();
+    /// assert_eq!(parts.uri, "https://example.com/a?b");
+    /// ```
+    pub fn new(method: Method, uri: Uri) -> RequestHead {
+        let parts = uri.into_parts();
+        let connect = method == Method::CONNECT;
+        RequestHead {
+            scheme: if connect { None } else { parts.scheme },
+            authority: parts.authority,
+            path: if connect {
+                None
+            } else {
+                Some(
+                    parts
+                        .path_and_query
+                        .unwrap_or_else(|| PathAndQuery::from_static("/")),
+                )
+            },
+            method,
+            protocol: None,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// Converts from `http` request parts (the `Protocol` extension, if any,
+    /// becomes `:protocol`).
+    pub fn from_parts(parts: http::request::Parts) -> RequestHead {
+        let mut head = RequestHead::new(parts.method, parts.uri);
+        head.protocol = parts.extensions.get::<Protocol>().cloned();
+        if head.protocol.is_some() && head.path.is_none() {
+            head.path = Some(PathAndQuery::from_static("/"));
+        }
+        head.headers = parts.headers;
+        head
+    }
+
+    /// Converts into `http` request parts (version HTTP/2; `:protocol` as a
+    /// [`Protocol`] extension). Field values are moved, not copied.
+    pub fn into_parts(self) -> http::request::Parts {
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = self.scheme;
+        uri.authority = self.authority;
+        uri.path_and_query = self.path;
+        if uri.scheme.is_some() && uri.authority.is_none() {
+            // `Uri` cannot carry a scheme without an authority.
+            uri.scheme = None;
+        }
+        parts.uri = Uri::from_parts(uri).unwrap_or_default();
+        parts.method = self.method;
+        parts.version = http::Version::HTTP_2;
+        parts.headers = self.headers;
+        if let Some(p) = self.protocol {
+            parts.extensions.insert(p);
+        }
+        parts
+    }
+}
+
+/// A response head (final or informational).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResponseHead {
+    /// `:status`.
+    pub status: StatusCode,
+    /// Regular fields.
+    pub headers: HeaderMap,
+}
+
+impl ResponseHead {
+    /// A response with `status` and no fields.
+    pub fn new(status: StatusCode) -> ResponseHead {
+        ResponseHead {
+            status,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// Converts from `http` response parts.
+    pub fn from_parts(parts: http::response::Parts) -> ResponseHead {
+        ResponseHead {
+            status: parts.status,
+            headers: parts.headers,
+        }
+    }
+
+    /// Converts into `http` response parts (version HTTP/2).
+    pub fn into_parts(self) -> http::response::Parts {
+        let (mut parts, ()) = http::Response::new(()).into_parts();
+        parts.status = self.status;
+        parts.version = http::Version::HTTP_2;
+        parts.headers = self.headers;
+        parts
+    }
+}
+
+/// What a field block is expected to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    /// A request (HEADERS on a new stream, or a PUSH_PROMISE).
+    Request,
+    /// A response (final or 1xx).
+    Response,
+    /// Trailers.
+    Trailers,
+}
+
+/// A validated field block.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    /// A request head.
+    Request(RequestHead),
+    /// A response head.
+    Response(ResponseHead),
+    /// A trailer section.
+    Trailers(HeaderMap),
+}
+
+/// Why a field block is malformed (RFC 9113 §8.1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Malformed(pub &'static str);
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed message: {}", self.0)
+    }
+}
+
+impl std::error::Error for Malformed {}
+
+/// RFC 9113 §8.2.2: connection-specific fields are malformed in HTTP/2.
+const CONNECTION_SPECIFIC: [&[u8]; 5] = [
+    b"connection",
+    b"keep-alive",
+    b"proxy-connection",
+    b"transfer-encoding",
+    b"upgrade",
+];
+
+/// Collects the fields of one block (as the HPACK decoder yields them) and
+/// validates them.
+#[derive(Debug)]
+pub struct BlockBuilder {
+    kind: BlockKind,
+    connect_protocol: bool,
+    method: Option<Method>,
+    scheme: Option<Scheme>,
+    authority: Option<Authority>,
+    path: Option<PathAndQuery>,
+    protocol: Option<Protocol>,
+    status: Option<StatusCode>,
+    headers: HeaderMap,
+    seen_regular: bool,
+    error: Option<&'static str>,
+}
+
+impl BlockBuilder {
+    /// A builder for a block of `kind`; `connect_protocol` says whether we
+    /// advertised SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
+    pub fn new(kind: BlockKind, connect_protocol: bool) -> BlockBuilder {
+        BlockBuilder {
+            kind,
+            connect_protocol,
+            method: None,
+            scheme: None,
+            authority: None,
+            path: None,
+            protocol: None,
+            status: None,
+            headers: HeaderMap::new(),
+            seen_regular: false,
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, why: &'static str) {
+        if self.error.is_none() {
+            self.error = Some(why);
+        }
+    }
+
+    /// Adds one decoded field. After the first error the remaining fields
+    /// are ignored (the caller still decodes them to keep HPACK in sync).
+    pub fn field(&mut self, name: &[u8], value: &[u8], sensitive: bool) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(why) = self.try_field(name, value, sensitive) {
+            self.fail(why);
+        }
+    }
+
+    fn try_field(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        sensitive: bool,
+    ) -> Result<(), &'static str> {
+        // RFC 9113 §8.2.1: a field name is never empty (also CVE-2019-9516).
+        if name.is_empty() {
+            return Err("empty field name");
+        }
+        // RFC 9113 §8.2.1: no NUL, CR or LF in a value, no leading or
+        // trailing whitespace.
+        if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+            return Err("NUL, CR or LF in field value");
+        }
+        if matches!(value.first(), Some(b' ' | b'\t')) || matches!(value.last(), Some(b' ' | b'\t'))
+        {
+            return Err("whitespace around field value");
+        }
+        if name[0] == b':' {
+            return self.pseudo(&name[1..], value);
+        }
+        self.seen_regular = true;
+        // RFC 9113 §8.2.1: names are lowercase and contain no
+        // 0x00-0x20, 0x41-0x5a, 0x7f-0xff; a colon only starts pseudo-headers.
+        if name
+            .iter()
+            .any(|&b| b <= 0x20 || b.is_ascii_uppercase() || b >= 0x7f || b == b':')
+        {
+            return Err("invalid character in field name");
+        }
+        // RFC 9113 §8.2.2: connection-specific fields.
+        if CONNECTION_SPECIFIC.contains(&name) {
+            return Err("connection-specific field");
+        }
+        // RFC 9113 §8.2.2: TE may only contain "trailers".
+        if name == b"te" && value != b"trailers" {
+            return Err("TE other than \"trailers\"");
+        }
+        let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
+        let mut value = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value))
+            .map_err(|_| "invalid field value")?;
+        value.set_sensitive(sensitive);
+        self.headers.append(name, value);
+        Ok(())
+    }
+
+    fn pseudo(&mut self, name: &[u8], value: &[u8]) -> Result<(), &'static str> {
+        // RFC 9113 §8.3: pseudo-headers precede regular fields, appear once,
+        // are never in trailers, and only the defined ones are allowed.
+        if self.kind == BlockKind::Trailers {
+            return Err("pseudo-header in trailers");
+        }
+        if self.seen_regular {
+            return Err("pseudo-header after regular field");
+        }
+        let request = self.kind == BlockKind::Request;
+        match (name, request) {
+            (b"method", true) => {
+                if self.method.is_some() {
+                    return Err("duplicate :method");
+                }
+                self.method = Some(Method::from_bytes(value).map_err(|_| "invalid :method")?);
+            }
+            (b"scheme", true) => {
+                if self.scheme.is_some() {
+                    return Err("duplicate :scheme");
+                }
+                self.scheme = Some(Scheme::try_from(value).map_err(|_| "invalid :scheme")?);
+            }
+            (b"authority", true) => {
+                if self.authority.is_some() {
+                    return Err("duplicate :authority");
+                }
+                self.authority = Some(
+                    Authority::from_maybe_shared(Bytes::copy_from_slice(value))
+                        .map_err(|_| "invalid :authority")?,
+                );
+            }
+            (b"path", true) => {
+                if self.path.is_some() {
+                    return Err("duplicate :path");
+                }
+                // RFC 9113 §8.3.1: ":path" MUST NOT be empty.
+                if value.is_empty() {
+                    return Err("empty :path");
+                }
+                self.path = Some(
+                    PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(value))
+                        .map_err(|_| "invalid :path")?,
+                );
+            }
+            (b"protocol", true) => {
+                if self.protocol.is_some() {
+                    return Err("duplicate :protocol");
+                }
+                // RFC 8441 §3: only when we advertised the setting.
+                if !self.connect_protocol {
+                    return Err(":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL");
+                }
+                let p = std::str::from_utf8(value).map_err(|_| "invalid :protocol")?;
+                self.protocol = Some(Protocol(p.to_owned()));
+            }
+            (b"status", false) => {
+                if self.status.is_some() {
+                    return Err("duplicate :status");
+                }
+                if value.len() != 3 {
+                    return Err("invalid :status");
+                }
+                self.status = Some(StatusCode::from_bytes(value).map_err(|_| "invalid :status")?);
+            }
+            _ => return Err("unknown or misplaced pseudo-header"),
+        }
+        Ok(())
+    }
+
+    /// Finishes the block: checks the required pseudo-headers.
+    pub fn finish(mut self) -> Result<Message, Malformed> {
+        if let Some(why) = self.error {
+            return Err(Malformed(why));
+        }
+        // RFC 9113 §8.2.3: cookie crumbs are joined with "; " before the
+        // message leaves HTTP/2.
+        if self
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            let joined = self
+                .headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .map(|v| v.as_bytes())
+                .collect::<Vec<_>>()
+                .join(&b"; "[..]);
+            let value = HeaderValue::from_maybe_shared(Bytes::from(joined))
+                .map_err(|_| Malformed("invalid cookie"))?;
+            self.headers.insert(http::header::COOKIE, value);
+        }
+        match self.kind {
+            BlockKind::Trailers => Ok(Message::Trailers(self.headers)),
+            BlockKind::Response => {
+                let status = self.status.ok_or(Malformed("missing :status"))?;
+                // RFC 9113 §8.6: 101 (Switching Protocols) is not allowed.
+                if status == StatusCode::SWITCHING_PROTOCOLS {
+                    return Err(Malformed("101 response"));
+                }
+                Ok(Message::Response(ResponseHead {
+                    status,
+                    headers: self.headers,
+                }))
+            }
+            BlockKind::Request => {
+                let method = self.method.ok_or(Malformed("missing :method"))?;
+                if method == Method::CONNECT && self.protocol.is_none() {
+                    // RFC 9113 §8.5: CONNECT has only :method and :authority.
+                    if self.scheme.is_some() || self.path.is_some() {
+                        return Err(Malformed("CONNECT with :scheme or :path"));
+                    }
+                    if self.authority.is_none() {
+                        return Err(Malformed("CONNECT without :authority"));
+                    }
+                } else {
+                    if self.protocol.is_some() {
+                        // RFC 8441 §4: :protocol only on CONNECT, which then
+                        // carries :scheme, :path and :authority.
+                        if method != Method::CONNECT {
+                            return Err(Malformed(":protocol on a non-CONNECT request"));
+                        }
+                        if self.authority.is_none() {
+                            return Err(Malformed("extended CONNECT without :authority"));
+                        }
+                    }
+                    // RFC 9113 §8.3.1: :method, :scheme and :path are required.
+                    if self.scheme.is_none() {
+                        return Err(Malformed("missing :scheme"));
+                    }
+                    let path = self.path.as_ref().ok_or(Malformed("missing :path"))?;
+                    // RFC 9113 §8.3.1: "*" only for OPTIONS; otherwise http(s)
+                    // paths start with "/".
+                    let p = path.as_str();
+                    if p == "*" {
+                        if method != Method::OPTIONS {
+                            return Err(Malformed(":path \"*\" on a non-OPTIONS request"));
+                        }
+                    } else if !p.starts_with('/') {
+                        return Err(Malformed(":path is not absolute"));
+                    }
+                }
+                // RFC 9113 §8.3.1: Host and :authority must agree.
+                if let (Some(auth), Some(host)) = (&self.authority, self.headers.get(HOST)) {
+                    if host.as_bytes() != auth.as_str().as_bytes() {
+                        return Err(Malformed("Host differs from :authority"));
+                    }
+                }
+                Ok(Message::Request(RequestHead {
+                    method,
+                    scheme: self.scheme,
+                    authority: self.authority,
+                    path: self.path,
+                    protocol: self.protocol,
+                    headers: self.headers,
+                }))
+            }
+        }
+    }
+}
+
+/// The `content-length` of a head, if any (RFC 9110 §8.6; RFC 9113 §8.1.1).
+/// Several equal values are accepted; differing or invalid ones are
+/// malformed.
+pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Malformed> {
+    let mut found = None;
+    for v in headers.get_all(CONTENT_LENGTH) {
+        for part in v.as_bytes().split(|&b| b == b',') {
+            let part = part.trim_ascii();
+            if part.is_empty() || !part.iter().all(u8::is_ascii_digit) || part.len() > 19 {
+                return Err(Malformed("invalid content-length"));
+            }
+            let n: u64 = std::str::from_utf8(part)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(Malformed("invalid content-length"))?;
+            if found.is_some_and(|f| f != n) {
+                return Err(Malformed("conflicting content-length"));
+            }
+            found = Some(n);
+        }
+    }
+    Ok(found)
+}
+
+/// A field to encode: name, value, sensitive (never indexed).
+pub type OutField = (Bytes, Bytes, bool);
+
+/// Checks a regular field we are about to send against RFC 9113 §8.2.2.
+fn check_out(name: &HeaderName, value: &HeaderValue) -> Result<(), Malformed> {
+    if CONNECTION_SPECIFIC.contains(&name.as_str().as_bytes()) {
+        return Err(Malformed("connection-specific field"));
+    }
+    if name == TE && value.as_bytes() != b"trailers" {
+        return Err(Malformed("TE other than \"trailers\""));
+    }
+    Ok(())
+}
+
+fn push_regular(out: &mut Vec<OutField>, headers: &HeaderMap) -> Result<(), Malformed> {
+    for (name, value) in headers {
+        check_out(name, value)?;
+        out.push((
+            Bytes::copy_from_slice(name.as_str().as_bytes()),
+            Bytes::copy_from_slice(value.as_bytes()),
+            value.is_sensitive(),
+        ));
+    }
+    Ok(())
+}
+
+fn pseudo(name: &'static str, value: &str) -> OutField {
+    (
+        Bytes::from_static(name.as_bytes()),
+        Bytes::copy_from_slice(value.as_bytes()),
+        false,
+    )
+}
+
+/// The fields of a request we send (pseudo-headers first, RFC 9113 §8.3).
+pub fn request_fields(head: &RequestHead) -> Result<Vec<OutField>, Malformed> {
+    let mut out = Vec::with_capacity(head.headers.len() + 5);
+    out.push(pseudo(":method", head.method.as_str()));
+    if let Some(s) = &head.scheme {
+        out.push(pseudo(":scheme", s.as_str()));
+    }
+    if let Some(a) = &head.authority {
+        out.push(pseudo(":authority", a.as_str()));
+    }
+    if let Some(p) = &head.path {
+        out.push(pseudo(":path", p.as_str()));
+    }
+    if let Some(p) = &head.protocol {
+        out.push(pseudo(":protocol", &p.0));
+    }
+    push_regular(&mut out, &head.headers)?;
+    Ok(out)
+}
+
+/// The fields of a response we send.
+pub fn response_fields(head: &ResponseHead) -> Result<Vec<OutField>, Malformed> {
+    let mut out = Vec::with_capacity(head.headers.len() + 1);
+    out.push(pseudo(":status", head.status.as_str()));
+    push_regular(&mut out, &head.headers)?;
+    Ok(out)
+}
+
+/// The fields of a trailer section we send.
+pub fn trailer_fields(trailers: &HeaderMap) -> Result<Vec<OutField>, Malformed> {
+    let mut out = Vec::with_capacity(trailers.len());
+    push_regular(&mut out, trailers)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(kind: BlockKind, fields: &[(&str, &str)]) -> Result<Message, Malformed> {
+        build_ext(kind, false, fields)
+    }
+
+    fn build_ext(
+        kind: BlockKind,
+        connect_protocol: bool,
+        fields: &[(&str, &str)],
+    ) -> Result<Message, Malformed> {
+        let mut b = BlockBuilder::new(kind, connect_protocol);
+        for (n, v) in fields {
+            b.field(n.as_bytes(), v.as_bytes(), false);
+        }
+        b.finish()
+    }
+
+    const GET: &[(&str, &str)] = &[
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/x"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v = GET.to_vec();
+        v.extend_from_slice(extra);
+        v
+    }
+
+    #[test]
+    fn rfc9113_8_3_1_valid_request() {
+        let Message::Request(r) = build(BlockKind::Request, &with(&[("accept", "*/*")])).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(r.method, Method::GET);
+        assert_eq!(r.headers["accept"], "*/*");
+        let parts = r.into_parts();
+        assert_eq!(parts.uri, "https://example.com/x");
+        assert_eq!(parts.version, http::Version::HTTP_2);
+    }
+
+    #[test]
+    fn rfc9113_8_2_uppercase_name_malformed() {
+        assert!(build(BlockKind::Request, &with(&[("Accept", "x")])).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_2_1_empty_name_malformed() {
+        assert_eq!(
+            build(BlockKind::Request, &with(&[("", "x")])),
+            Err(Malformed("empty field name"))
+        );
+    }
+
+    #[test]
+    fn rfc9113_8_2_1_value_chars() {
+        assert!(build(BlockKind::Request, &with(&[("a", "x\ny")])).is_err());
+        assert!(build(BlockKind::Request, &with(&[("a", "x\0y")])).is_err());
+        assert!(build(BlockKind::Request, &with(&[("a", " x")])).is_err());
+        assert!(build(BlockKind::Request, &with(&[("a", "x\t")])).is_err());
+        assert!(build(BlockKind::Request, &with(&[("a", "x y")])).is_ok());
+    }
+
+    #[test]
+    fn rfc9113_8_2_2_connection_specific_malformed() {
+        for n in [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "transfer-encoding",
+            "upgrade",
+        ] {
+            assert!(
+                build(BlockKind::Request, &with(&[(n, "x")])).is_err(),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc9113_8_2_2_te_only_trailers() {
+        assert!(build(BlockKind::Request, &with(&[("te", "trailers")])).is_ok());
+        assert!(build(BlockKind::Request, &with(&[("te", "gzip")])).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_3_pseudo_after_regular_malformed() {
+        let f = [
+            (":method", "GET"),
+            (":scheme", "https"),
+            ("a", "b"),
+            (":path", "/"),
+        ];
+        assert!(build(BlockKind::Request, &f).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_3_duplicate_pseudo_malformed() {
+        assert!(build(BlockKind::Request, &with(&[(":path", "/y")])).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_3_unknown_pseudo_malformed() {
+        assert!(build(BlockKind::Request, &with(&[(":foo", "y")])).is_err());
+        assert!(build(BlockKind::Request, &with(&[(":status", "200")])).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_3_1_missing_pseudo_malformed() {
+        for (skip, missing) in GET.iter().enumerate() {
+            let f: Vec<_> = GET
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, f)| *f)
+                .collect();
+            let r = build(BlockKind::Request, &f);
+            // :authority is optional
+            assert_eq!(r.is_ok(), missing.0 == ":authority", "{missing:?}");
+        }
+    }
+
+    #[test]
+    fn rfc9113_8_3_1_empty_path_malformed() {
+        let f = [(":method", "GET"), (":scheme", "https"), (":path", "")];
+        assert!(build(BlockKind::Request, &f).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_3_1_asterisk_only_for_options() {
+        let f = [(":method", "OPTIONS"), (":scheme", "https"), (":path", "*")];
+        assert!(build(BlockKind::Request, &f).is_ok());
+        let f = [(":method", "GET"), (":scheme", "https"), (":path", "*")];
+        assert!(build(BlockKind::Request, &f).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_3_1_host_must_match_authority() {
+        assert!(build(BlockKind::Request, &with(&[("host", "example.com")])).is_ok());
+        assert!(build(BlockKind::Request, &with(&[("host", "evil.com")])).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_5_connect() {
+        let ok = [(":method", "CONNECT"), (":authority", "example.com:443")];
+        assert!(build(BlockKind::Request, &ok).is_ok());
+        let no_auth = [(":method", "CONNECT")];
+        assert!(build(BlockKind::Request, &no_auth).is_err());
+        let with_path = [
+            (":method", "CONNECT"),
+            (":authority", "example.com:443"),
+            (":path", "/"),
+        ];
+        assert!(build(BlockKind::Request, &with_path).is_err());
+    }
+
+    #[test]
+    fn rfc8441_4_extended_connect() {
+        let f = [
+            (":method", "CONNECT"),
+            (":protocol", "websocket"),
+            (":scheme", "https"),
+            (":path", "/chat"),
+            (":authority", "example.com"),
+        ];
+        assert!(build_ext(BlockKind::Request, false, &f).is_err());
+        let Message::Request(r) = build_ext(BlockKind::Request, true, &f).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.protocol, Some(Protocol("websocket".into())));
+        let parts = r.into_parts();
+        assert_eq!(
+            parts.extensions.get::<Protocol>(),
+            Some(&Protocol("websocket".into()))
+        );
+        let get = [
+            (":method", "GET"),
+            (":protocol", "websocket"),
+            (":scheme", "https"),
+            (":path", "/chat"),
+        ];
+        assert!(build_ext(BlockKind::Request, true, &get).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_3_2_response() {
+        let Message::Response(r) =
+            build(BlockKind::Response, &[(":status", "204"), ("a", "b")]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert!(build(BlockKind::Response, &[("a", "b")]).is_err());
+        assert!(build(BlockKind::Response, &[(":status", "2000")]).is_err());
+        assert!(build(BlockKind::Response, &[(":status", "200"), (":path", "/")]).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_6_101_malformed() {
+        assert!(build(BlockKind::Response, &[(":status", "101")]).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_1_trailers_without_pseudo() {
+        assert!(build(BlockKind::Trailers, &[("grpc-status", "0")]).is_ok());
+        assert!(build(BlockKind::Trailers, &[(":status", "200")]).is_err());
+    }
+
+    #[test]
+    fn rfc9113_8_2_3_cookie_crumbs_joined() {
+        let Message::Request(r) = build(
+            BlockKind::Request,
+            &with(&[("cookie", "a=1"), ("cookie", "b=2")]),
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.headers["cookie"], "a=1; b=2");
+        assert_eq!(r.headers.get_all("cookie").iter().count(), 1);
+    }
+
+    #[test]
+    fn rfc9110_8_6_content_length() {
+        let mut h = HeaderMap::new();
+        assert_eq!(content_length(&h), Ok(None));
+        h.append(CONTENT_LENGTH, HeaderValue::from_static("10"));
+        assert_eq!(content_length(&h), Ok(Some(10)));
+        h.append(CONTENT_LENGTH, HeaderValue::from_static("10"));
+        assert_eq!(content_length(&h), Ok(Some(10)));
+        h.append(CONTENT_LENGTH, HeaderValue::from_static("11"));
+        assert!(content_length(&h).is_err());
+        let mut h = HeaderMap::new();
+        h.append(CONTENT_LENGTH, HeaderValue::from_static("-1"));
+        assert!(content_length(&h).is_err());
+    }
+
+    #[test]
+    fn sending_connection_specific_is_refused() {
+        let mut head = ResponseHead::new(StatusCode::OK);
+        head.headers
+            .insert("connection", HeaderValue::from_static("close"));
+        assert!(response_fields(&head).is_err());
+        let mut head = RequestHead::new(Method::GET, "https://a/".parse().unwrap());
+        head.headers.insert("x", HeaderValue::from_static("y"));
+        let f = request_fields(&head).unwrap();
+        assert_eq!(&f[0].0[..], b":method");
+        assert_eq!(&f.last().unwrap().0[..], b"x");
+    }
+}

@@ -1,0 +1,179 @@
+//! Per-stream bookkeeping and the set of live and recently closed streams.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::HeaderMap;
+
+use super::State;
+use crate::flow::{RecvWindow, SendWindow};
+use crate::frame::StreamId;
+use crate::headers::OutField;
+use crate::priority::Priority;
+
+/// How far the peer's side of the message has got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RecvPhase {
+    /// No head yet (client before the response; reserved push streams).
+    AwaitingHead,
+    /// Only 1xx responses so far.
+    Informational,
+    /// Final head received; body and trailers may follow.
+    Body,
+}
+
+/// One live stream.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    pub(crate) id: StreamId,
+    pub(crate) state: State,
+    pub(crate) send_window: SendWindow,
+    pub(crate) recv_window: RecvWindow,
+    /// Data the application queued and not yet framed.
+    pub(crate) send_queue: VecDeque<Bytes>,
+    pub(crate) send_buffered: usize,
+    /// The application ended the stream (after the queue drains).
+    pub(crate) send_end: bool,
+    /// Trailers to send once the queue drains.
+    pub(crate) send_trailers: Option<HeaderMap>,
+    /// (Client) HEADERS of a request waiting for a concurrency slot.
+    pub(crate) pending_open: Option<(Vec<OutField>, bool)>,
+    /// We sent a final response head (server) / request head (client).
+    pub(crate) sent_head: bool,
+    pub(crate) recv_phase: RecvPhase,
+    /// Declared content-length of what we receive, and DATA received.
+    pub(crate) content_length: Option<u64>,
+    pub(crate) received: u64,
+    /// The received message has no body whatever content-length says
+    /// (response to HEAD, 204, 304).
+    pub(crate) no_body: bool,
+    /// (Client) the request was HEAD.
+    pub(crate) head_request: bool,
+    pub(crate) priority: Priority,
+    /// Since when the stream has had data to send and no window.
+    pub(crate) stalled_since: Option<Instant>,
+    /// Waiting in the scheduler or blocked on a window.
+    pub(crate) want_capacity_event: bool,
+}
+
+impl Stream {
+    pub(crate) fn new(id: StreamId, send_initial: u32, recv_initial: u32) -> Stream {
+        Stream {
+            id,
+            state: State::Idle,
+            send_window: SendWindow::new(send_initial),
+            recv_window: RecvWindow::new(recv_initial, recv_initial),
+            send_queue: VecDeque::new(),
+            send_buffered: 0,
+            send_end: false,
+            send_trailers: None,
+            pending_open: None,
+            sent_head: false,
+            recv_phase: RecvPhase::AwaitingHead,
+            content_length: None,
+            received: 0,
+            no_body: false,
+            head_request: false,
+            priority: Priority::default(),
+            stalled_since: None,
+            want_capacity_event: false,
+        }
+    }
+
+    /// Something to put on the wire (data, trailers, or a bare END_STREAM).
+    pub(crate) fn has_send_work(&self) -> bool {
+        self.state.can_send_data()
+            && (!self.send_queue.is_empty() || self.send_trailers.is_some() || self.send_end)
+    }
+}
+
+/// Why a forgotten stream closed (RFC 9113 §5.1 "closed" handling).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClosedCause {
+    /// Both sides sent END_STREAM.
+    EndStream,
+    /// We sent RST_STREAM at this time (frames are ignored for a grace
+    /// period).
+    LocalReset(Instant),
+    /// The peer sent RST_STREAM.
+    RemoteReset,
+}
+
+/// Live streams plus a bounded memory of closed ones.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    pub(crate) live: HashMap<StreamId, Stream>,
+    closed: HashMap<StreamId, ClosedCause>,
+    closed_order: VecDeque<StreamId>,
+}
+
+impl Store {
+    pub(crate) fn get_mut(&mut self, id: StreamId) -> Option<&mut Stream> {
+        self.live.get_mut(&id)
+    }
+
+    pub(crate) fn get(&self, id: StreamId) -> Option<&Stream> {
+        self.live.get(&id)
+    }
+
+    pub(crate) fn insert(&mut self, stream: Stream) {
+        self.live.insert(stream.id, stream);
+    }
+
+    /// Removes a live stream and remembers how it closed (at most
+    /// `max_closed` are remembered).
+    pub(crate) fn close(
+        &mut self,
+        id: StreamId,
+        cause: ClosedCause,
+        max_closed: usize,
+    ) -> Option<Stream> {
+        let s = self.live.remove(&id);
+        self.remember(id, cause, max_closed);
+        s
+    }
+
+    pub(crate) fn remember(&mut self, id: StreamId, cause: ClosedCause, max_closed: usize) {
+        if max_closed == 0 {
+            return;
+        }
+        if self.closed.insert(id, cause).is_none() {
+            self.closed_order.push_back(id);
+        }
+        while self.closed_order.len() > max_closed {
+            if let Some(old) = self.closed_order.pop_front() {
+                self.closed.remove(&old);
+            }
+        }
+    }
+
+    pub(crate) fn closed_cause(&self, id: StreamId) -> Option<ClosedCause> {
+        self.closed.get(&id).copied()
+    }
+
+    /// Streams in an active state (RFC 9113 §5.1.2) opened by the local
+    /// (`local == true`) or remote endpoint.
+    pub(crate) fn active(&self, local_is_client: bool, local: bool) -> usize {
+        self.live
+            .values()
+            .filter(|s| {
+                s.state.is_active() && (s.id.is_client_initiated() == local_is_client) == local
+            })
+            .count()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    pub(crate) fn closed_len(&self) -> usize {
+        self.closed.len()
+    }
+
+    pub(crate) fn ids(&self) -> Vec<StreamId> {
+        let mut v: Vec<_> = self.live.keys().copied().collect();
+        v.sort();
+        v
+    }
+}

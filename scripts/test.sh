@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole ropewalk test suite: formatting, lints, docs, unit/integration/property tests,
+# and the interop checks against independent implementations. `.ci/run` calls exactly this.
+#
+# What it installs when missing: a Python virtualenv in interop/.venv with the pinned
+# packages of interop/*/requirements.txt (PyPI). Nothing is skipped silently: a missing tool
+# that cannot be installed fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+step() { printf '\n==> %s\n' "$*"; }
+t0=$(date +%s)
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+step "cargo test (unit, integration, property and doc tests)"
+cargo test --workspace --locked
+
+step "interop: Python venv with pinned packages"
+venv="$root/interop/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r interop/hpack/requirements.txt
+
+step "interop: our HPACK encoder output decoded by Python's hpack"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+cargo run --quiet --locked --release -p ropewalk-hpack --example encode_corpus -- "$out"
+"$venv/bin/python" interop/hpack/check_with_python_hpack.py "$out"
+
+printf '\nall checks passed in %ss\n' "$(( $(date +%s) - t0 ))"
