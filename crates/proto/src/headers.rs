@@ -529,6 +529,15 @@ pub fn response_fields(head: &ResponseHead) -> Result<Vec<OutField>, Malformed> 
     Ok(out)
 }
 
+/// The size of a field section as RFC 9113 §6.5.2 counts it for
+/// SETTINGS_MAX_HEADER_LIST_SIZE: name + value + 32 octets per field.
+pub fn field_section_size(fields: &[OutField]) -> usize {
+    fields
+        .iter()
+        .map(|(name, value, _)| name.len() + value.len() + 32)
+        .sum()
+}
+
 /// The fields of a trailer section we send.
 pub fn trailer_fields(trailers: &HeaderMap) -> Result<Vec<OutField>, Malformed> {
     let mut out = Vec::with_capacity(trailers.len());

@@ -632,3 +632,36 @@ fn hpack_bomb_slightly_oversize_refuses_stream_only() {
     );
     assert!(!p.conn.is_closed());
 }
+
+#[test]
+fn send_buffer_full_stream_is_told_when_space_frees() {
+    let mut p = Peer::server_ready(limited(|l| l.max_send_buffer = 100));
+    let mut s = Settings::default();
+    s.set_initial_window_size(Some(0));
+    p.send(s);
+    for id in [1, 3] {
+        p.send_headers(id, GET, true);
+        p.conn
+            .send_response(sid(id), ResponseHead::new(StatusCode::OK), false)
+            .unwrap();
+    }
+    p.conn
+        .send_data(sid(1), Bytes::from(vec![1u8; 100]), true)
+        .unwrap();
+    assert_eq!(
+        p.conn.send_data(sid(3), Bytes::from_static(b"x"), true),
+        Err(UserError::SendBufferFull)
+    );
+    p.frames();
+    p.events();
+    p.send(wu(1, 100));
+    p.frames();
+    let ev = p.events();
+    assert!(
+        ev.contains(&Event::SendCapacity { stream: sid(3) }),
+        "{ev:?}"
+    );
+    p.conn
+        .send_data(sid(3), Bytes::from_static(b"x"), true)
+        .unwrap();
+}

@@ -65,6 +65,8 @@ enum Op {
     Release(u32, u16),
     Reset(u32),
     Tick(u16),
+    /// A valid new request (server: from the peer; client: our own).
+    Open(bool),
     Transmit,
 }
 
@@ -80,6 +82,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u32..14, any::<u16>()).prop_map(|(i, n)| Op::Release(i, n)),
         1 => (0u32..14).prop_map(Op::Reset),
         1 => any::<u16>().prop_map(Op::Tick),
+        3 => any::<bool>().prop_map(Op::Open),
         2 => Just(Op::Transmit),
     ]
 }
@@ -208,6 +211,8 @@ fn run(server: bool, ops: Vec<Op>) {
         Connection::client(config.clone(), now)
     };
     let mut enc = Encoder::new();
+    let mut next_peer_id = 1u32;
+    let mut next_local_count = 0u32;
     let mut inbuf = BytesMut::new();
     let mut out = BytesMut::new();
     let mut parser = Parser::new();
@@ -222,14 +227,26 @@ fn run(server: bool, ops: Vec<Op>) {
             ),
             false,
         );
+        next_local_count = 1;
         conn.poll_transmit_all(now, &mut out);
         let _ = out.split_to(PREFACE.len());
     }
     Settings::default().encode(&mut inbuf);
+    Settings::ack().encode(&mut inbuf);
     conn.recv(&mut inbuf, now);
     for op in ops {
         match op {
-            Op::Frame(spec) => {
+            Op::Frame(mut spec) => {
+                // Mostly aim at streams that exist, so that connections live
+                // long enough to reach deep states.
+                let opened = if server {
+                    (next_peer_id - 1) / 2
+                } else {
+                    next_local_count
+                };
+                if spec.a % 10 < 7 && opened > 0 && spec.kind != 4 && spec.kind != 7 {
+                    spec.id = 1 + 2 * (spec.b % opened);
+                }
                 build(&mut enc, &spec).encode(&mut inbuf);
             }
             Op::Raw(bytes) => inbuf.extend_from_slice(&bytes),
@@ -275,6 +292,27 @@ fn run(server: bool, ops: Vec<Op>) {
             Op::Release(id, n) => conn.release_capacity(StreamId::new(id), usize::from(n)),
             Op::Reset(id) => {
                 let _ = conn.reset(StreamId::new(id), ErrorCode::Cancel);
+            }
+            Op::Open(end) => {
+                if server {
+                    let mut h = Headers::new(StreamId::new(next_peer_id), block(&mut enc, 0));
+                    h.set_end_stream(end);
+                    h.encode(&mut inbuf);
+                    next_peer_id += 2;
+                } else {
+                    if conn
+                        .send_request(
+                            ropewalk_proto::headers::RequestHead::new(
+                                http::Method::GET,
+                                "https://a/".parse().unwrap(),
+                            ),
+                            end,
+                        )
+                        .is_ok()
+                    {
+                        next_local_count += 1;
+                    }
+                }
             }
             Op::Tick(ms) => {
                 now += Duration::from_millis(u64::from(ms) * 10);

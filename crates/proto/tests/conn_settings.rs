@@ -301,3 +301,39 @@ fn rfc9113_6_5_3_settings_ack_bytes() {
     p.send_raw(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0]);
     assert_eq!(p.bytes(), [0, 0, 0, 4, 1, 0, 0, 0, 0]);
 }
+
+#[test]
+fn rfc9113_6_5_2_peer_max_header_list_size_limits_what_we_send() {
+    use ropewalk_proto::conn::UserError;
+    use ropewalk_proto::headers::ResponseHead;
+    let mut p = Peer::server(cfg());
+    let mut s = Settings::default();
+    s.set_max_header_list_size(Some(100));
+    p.handshake_with(s);
+    p.send_headers(1, GET, false);
+    p.events();
+    // ":status" (7) + "200" (3) + 32 = 42, and "x-big" (5) + 70 + 32 = 107: 149 > 100.
+    let mut head = ResponseHead::new(http::StatusCode::OK);
+    head.headers
+        .insert("x-big", http::HeaderValue::from_bytes(&[b'a'; 70]).unwrap());
+    assert_eq!(
+        p.conn.send_response(sid(1), head, true),
+        Err(UserError::HeaderListTooLarge {
+            size: 149,
+            limit: 100
+        })
+    );
+    // Nothing went out for the refused head, and a head that fits still goes.
+    p.expect_nothing();
+    p.conn
+        .send_response(sid(1), ResponseHead::new(http::StatusCode::OK), false)
+        .unwrap();
+    assert!(matches!(p.frames().as_slice(), [Frame::Headers(_)]));
+    // Trailers are field sections too.
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("x-t", http::HeaderValue::from_bytes(&[b'b'; 80]).unwrap());
+    assert!(matches!(
+        p.conn.send_trailers(sid(1), trailers),
+        Err(UserError::HeaderListTooLarge { limit: 100, .. })
+    ));
+}

@@ -653,3 +653,75 @@ fn rfc9113_5_1_client_stream_lifecycle_states() {
     p.send_data(1, b"y", true);
     assert_eq!(p.conn.stream_state(id), None, "closed and forgotten");
 }
+
+#[test]
+fn rfc9113_5_multiplexed_requests_interleave() {
+    let mut p = Peer::server_ready(cfg());
+    for id in [1, 3, 5] {
+        p.send_headers(id, POST, false);
+    }
+    p.send_data(3, b"b1", false);
+    p.send_data(1, b"a1", false);
+    p.send_data(5, b"c1", true);
+    p.send_data(1, b"a2", true);
+    p.send_data(3, b"b2", true);
+    let ev = p.events();
+    let data: Vec<(u32, Bytes)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Data { stream, data, .. } => Some((stream.get(), data.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        data,
+        [
+            (3, Bytes::from_static(b"b1")),
+            (1, Bytes::from_static(b"a1")),
+            (5, Bytes::from_static(b"c1")),
+            (1, Bytes::from_static(b"a2")),
+            (3, Bytes::from_static(b"b2")),
+        ]
+    );
+    for id in [5, 1, 3] {
+        respond(&mut p, id, b"ok");
+    }
+    let f = p.frames();
+    assert_eq!(f.len(), 6);
+    assert_eq!(p.conn.stream_count(), 0);
+}
+
+#[test]
+fn rfc9113_6_4_respond_after_peer_reset_fails() {
+    let mut p = Peer::server_ready(cfg());
+    p.send_headers(1, GET, true);
+    p.send(rst(1, ErrorCode::Cancel));
+    assert_eq!(
+        p.conn
+            .send_response(sid(1), ResponseHead::new(StatusCode::OK), true),
+        Err(UserError::UnknownStream(sid(1)))
+    );
+    p.expect_nothing();
+}
+
+#[test]
+fn rfc9113_6_9_release_on_unknown_stream_is_harmless() {
+    let mut p = Peer::server_ready(cfg());
+    p.conn.release_capacity(sid(41), 1_000_000);
+    p.expect_nothing();
+    assert!(!p.conn.is_closed());
+}
+
+#[test]
+fn rfc9113_5_1_stream_ids_continue_after_many_streams() {
+    let mut p = Peer::client_ready(cfg());
+    let mut last = sid(0);
+    for _ in 0..300 {
+        let id = p.conn.send_request(get("https://a/"), true).unwrap();
+        assert!(id > last && id.is_client_initiated());
+        last = id;
+        p.frames();
+        p.send_headers(id.get(), OK, true);
+    }
+    assert_eq!(p.conn.stream_count(), 0);
+}

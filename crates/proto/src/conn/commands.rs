@@ -28,6 +28,18 @@ impl Connection {
         Ok(())
     }
 
+    /// RFC 9113 §6.5.2: a field section larger than the peer's
+    /// SETTINGS_MAX_HEADER_LIST_SIZE would be refused; fail it here, before a
+    /// stream is spent on it.
+    pub(super) fn check_peer_header_list(&self, fields: &[OutField]) -> Result<(), UserError> {
+        let limit = self.peer.max_header_list_size;
+        let size = headers::field_section_size(fields);
+        if size > limit as usize {
+            return Err(UserError::HeaderListTooLarge { size, limit });
+        }
+        Ok(())
+    }
+
     pub(super) fn alloc_local_id(&mut self) -> Result<StreamId, UserError> {
         let id = self.next_local_id.ok_or(UserError::StreamIdsExhausted)?;
         self.next_local_id = id.next_id();
@@ -51,6 +63,7 @@ impl Connection {
             return Err(UserError::ConnectProtocolDisabled);
         }
         let fields = headers::request_fields(&head)?;
+        self.check_peer_header_list(&fields)?;
         let id = self.alloc_local_id()?;
         let mut s = Stream::new(id, self.peer.initial_window, self.recv_initial);
         s.recv_window.set_target(self.stream_target);
@@ -128,6 +141,7 @@ impl Connection {
             return self.send_informational(id, head);
         }
         let fields = headers::response_fields(&head)?;
+        self.check_peer_header_list(&fields)?;
         self.send_head(id, fields, end_stream, true)
     }
 
@@ -147,6 +161,7 @@ impl Connection {
             )));
         }
         let fields = headers::response_fields(&head)?;
+        self.check_peer_header_list(&fields)?;
         self.send_head(id, fields, false, false)
     }
 
@@ -231,7 +246,9 @@ impl Connection {
             return Err(UserError::InvalidState(id));
         }
         if s.send_buffered + data.len() > per_stream || self.send_buffered + data.len() > total {
-            s.want_capacity_event = true;
+            if !self.capacity_waiters.contains(&id) {
+                self.capacity_waiters.push(id);
+            }
             return Err(UserError::SendBufferFull);
         }
         s.send_buffered += data.len();
@@ -253,7 +270,8 @@ impl Connection {
         if self.closing.is_some() {
             return Err(UserError::GoingAway);
         }
-        headers::trailer_fields(&trailers)?;
+        let fields = headers::trailer_fields(&trailers)?;
+        self.check_peer_header_list(&fields)?;
         let s = self
             .streams
             .get_mut(id)
@@ -338,6 +356,7 @@ impl Connection {
             )));
         }
         let fields = headers::request_fields(&request)?;
+        self.check_peer_header_list(&fields)?;
         let assoc = self.streams.get(id).ok_or(UserError::UnknownStream(id))?;
         // RFC 9113 §6.6: only on a stream open or half-closed (remote).
         if !assoc.state.can_send_data() {

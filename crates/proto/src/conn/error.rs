@@ -150,6 +150,15 @@ pub enum UserError {
     TooManyPending,
     /// A SETTINGS value out of range.
     InvalidSetting,
+    /// The field section is larger than the peer's
+    /// SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2), counted as the sum
+    /// of name + value + 32 per field; the peer would refuse it.
+    HeaderListTooLarge {
+        /// The size of the field section we were asked to send.
+        size: usize,
+        /// The peer's advertised limit.
+        limit: u32,
+    },
 }
 
 impl fmt::Display for UserError {
@@ -169,6 +178,10 @@ impl fmt::Display for UserError {
             UserError::ConcurrencyLimit => f.write_str("peer's concurrent stream limit reached"),
             UserError::TooManyPending => f.write_str("too many unacknowledged frames"),
             UserError::InvalidSetting => f.write_str("invalid SETTINGS value"),
+            UserError::HeaderListTooLarge { size, limit } => write!(
+                f,
+                "field section of {size} bytes exceeds the peer's SETTINGS_MAX_HEADER_LIST_SIZE of {limit}"
+            ),
         }
     }
 }

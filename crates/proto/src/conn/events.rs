@@ -92,8 +92,10 @@ pub enum Event {
         /// Debug data.
         debug_data: Bytes,
     },
-    /// All data queued on the stream has been handed to `poll_transmit`;
-    /// more may be queued.
+    /// More data may be queued on the stream: everything queued so far has
+    /// been handed to `poll_transmit`, or a stream refused with
+    /// [`UserError::SendBufferFull`](super::UserError::SendBufferFull) now
+    /// has room (the buffers drained below half their limits).
     SendCapacity {
         /// The stream.
         stream: StreamId,

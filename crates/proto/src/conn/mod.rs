@@ -203,6 +203,8 @@ pub struct Connection {
     conn_stalled_since: Option<Instant>,
     /// Streams with released capacity to announce.
     window_dirty: Vec<StreamId>,
+    /// Streams refused with `SendBufferFull`, told when space frees up.
+    capacity_waiters: Vec<StreamId>,
     /// Client requests waiting for a concurrency slot, in id order.
     queued_open: VecDeque<StreamId>,
     send_buffered: usize,
@@ -284,6 +286,7 @@ impl Connection {
             conn_blocked: Vec::new(),
             conn_stalled_since: None,
             window_dirty: Vec::new(),
+            capacity_waiters: Vec::new(),
             queued_open: VecDeque::new(),
             send_buffered: 0,
             events: VecDeque::new(),

@@ -195,7 +195,9 @@ impl Connection {
                     s.send_queue.is_empty() && !end && !s.send_end && s.send_trailers.is_none();
                 if drained {
                     self.events.push_back(Event::SendCapacity { stream: id });
+                    self.capacity_waiters.retain(|&w| w != id);
                 }
+                self.wake_capacity_waiters();
                 if end {
                     self.maybe_close(id);
                 }
@@ -229,6 +231,31 @@ impl Connection {
                 frame.encode(dst);
                 self.maybe_close(id);
                 return Some(None);
+            }
+        }
+    }
+
+    /// Tells streams refused with `SendBufferFull` that the buffers have
+    /// drained below half of their limits.
+    fn wake_capacity_waiters(&mut self) {
+        if self.capacity_waiters.is_empty()
+            || self.send_buffered > self.config.limits.max_send_buffer / 2
+        {
+            return;
+        }
+        let per_stream = self.config.limits.max_send_buffer_per_stream / 2;
+        let mut i = 0;
+        while i < self.capacity_waiters.len() {
+            let id = self.capacity_waiters[i];
+            match self.streams.get(id) {
+                Some(s) if s.send_buffered > per_stream => i += 1,
+                Some(_) => {
+                    self.capacity_waiters.swap_remove(i);
+                    self.events.push_back(Event::SendCapacity { stream: id });
+                }
+                None => {
+                    self.capacity_waiters.swap_remove(i);
+                }
             }
         }
     }

@@ -131,6 +131,7 @@ impl Connection {
             self.conn_stalled_since = None;
         }
         self.window_dirty.retain(|&b| b != s.id);
+        self.capacity_waiters.retain(|&b| b != s.id);
         self.queued_open.retain(|&b| b != s.id);
         self.open_queued();
         self.check_drained();

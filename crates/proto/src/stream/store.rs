@@ -53,8 +53,6 @@ pub(crate) struct Stream {
     pub(crate) priority: Priority,
     /// Since when the stream has had data to send and no window.
     pub(crate) stalled_since: Option<Instant>,
-    /// Waiting in the scheduler or blocked on a window.
-    pub(crate) want_capacity_event: bool,
 }
 
 impl Stream {
@@ -77,7 +75,6 @@ impl Stream {
             head_request: false,
             priority: Priority::default(),
             stalled_since: None,
-            want_capacity_event: false,
         }
     }
 
