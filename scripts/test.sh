@@ -24,6 +24,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 step "cargo test (unit, integration, property and doc tests)"
 cargo test --workspace --locked
 
+step "fuzz regressions (every saved fuzz input replayed on stable)"
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo test --manifest-path fuzz/Cargo.toml --no-default-features --locked
+
 step "interop: Python venv with pinned packages"
 venv="$root/interop/.venv"
 if [ ! -x "$venv/bin/python" ]; then

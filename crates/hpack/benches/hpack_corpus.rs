@@ -13,6 +13,10 @@
 //!   header block at a time into a reused output buffer.
 //! * `decode/<crate>`: every story with a fresh decoder, decoding that crate's own encoding of
 //!   the story (made once, before measuring). The callback touches each name and value.
+//! * `decode_same_input_huffman/<crate>` and `decode_same_input_plain/<crate>`: every decoder
+//!   on the same input, ropewalk-hpack's encoding with Huffman coding where shorter (the
+//!   default) and with none. `hpack` and `loona-hpack` never Huffman-code, so in `decode` their
+//!   decoders never Huffman-decode while ours must; these two groups compare like with like.
 //!
 //! Throughput is reported per header field and in bytes, where the bytes are the
 //! *uncompressed* header bytes (sum of name and value lengths, 1,162,372 for the corpus): the
