@@ -3,7 +3,7 @@
 use crate::dynamic_table::{DynamicTable, ENTRY_OVERHEAD};
 use crate::static_table::{STATIC_LEN, STATIC_TABLE};
 use crate::string::{self, StrRef};
-use crate::{DecodeError, integer};
+use crate::{DecodeError, huffman, integer};
 
 /// Default ceiling for the dynamic table size: the HTTP/2 initial
 /// `SETTINGS_HEADER_TABLE_SIZE` (RFC 9113 §6.5.2).
@@ -196,7 +196,14 @@ impl Decoder {
         block: &[u8],
         mut on_field: F,
     ) -> Result<(), DecodeError> {
-        self.scratch.clear();
+        // Room for every Huffman string of one field (the encoded strings of a field add up to
+        // less than the block), sized once per block: the strings are decoded straight into it,
+        // with no per-string resizing or zero-filling. `used` counts its bytes in use.
+        let need = huffman::decoded_capacity(block.len());
+        if self.scratch.len() < need {
+            self.scratch.resize(need, 0);
+        }
+        let mut used = 0;
         let mut pos = self.decode_size_updates(block)?;
         let mut limits = ListLimits {
             size: 0,
@@ -234,7 +241,12 @@ impl Decoder {
             let (index, n) = integer::decode(&block[pos..], prefix)?;
             pos += n;
             let name_ref = match index {
-                0 => NameRef::Literal(string::decode(block, &mut pos, &mut self.scratch)?),
+                0 => NameRef::Literal(string::decode(
+                    block,
+                    &mut pos,
+                    &mut self.scratch,
+                    &mut used,
+                )?),
                 i if (i as usize) <= STATIC_LEN => NameRef::Static(STATIC_TABLE[i as usize - 1].0),
                 i => {
                     let rel = i as usize - STATIC_LEN - 1;
@@ -244,7 +256,7 @@ impl Decoder {
                     NameRef::Dynamic(rel)
                 }
             };
-            let value = string::decode(block, &mut pos, &mut self.scratch)?;
+            let value = string::decode(block, &mut pos, &mut self.scratch, &mut used)?;
             let name = match name_ref {
                 NameRef::Static(s) => s,
                 NameRef::Dynamic(rel) => self.table.get(rel).map_or(&[][..], |e| e.0),
@@ -268,7 +280,7 @@ impl Decoder {
                         .insert(s.resolve(block, &self.scratch), value_bytes),
                 };
             }
-            self.scratch.clear();
+            used = 0;
         }
         if limits.size > limits.max_size {
             return Err(DecodeError::HeaderListTooLarge {

@@ -6,7 +6,7 @@ use crate::dynamic_table::{DynamicTable, ENTRY_OVERHEAD};
 use crate::index_map::IndexMap;
 use crate::policy::{HuffmanMode, IndexPolicy};
 use crate::static_table::{self, STATIC_LEN, StaticMatch, index};
-use crate::{integer, string};
+use crate::{bytes, integer, string};
 
 /// Default dynamic table size: the HTTP/2 initial `SETTINGS_HEADER_TABLE_SIZE` (RFC 9113 §6.5.2).
 pub const DEFAULT_TABLE_SIZE: usize = 4096;
@@ -59,12 +59,12 @@ fn mix(a: u64, b: u64) -> u64 {
 
 #[inline(always)]
 fn read_u64(b: &[u8]) -> u64 {
-    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    u64::from_le_bytes(*b.first_chunk().expect("8 bytes"))
 }
 
 #[inline(always)]
 fn read_u32(b: &[u8]) -> u64 {
-    u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    u64::from(u32::from_le_bytes(*b.first_chunk().expect("4 bytes")))
 }
 
 /// A fast non-cryptographic hash of `bytes`, seeded with `seed` (wyhash-style: 16 bytes per
@@ -181,7 +181,8 @@ impl Encoder {
     pub fn with_max_table_size(n: usize) -> Self {
         Self {
             table: DynamicTable::new(n),
-            hashes: VecDeque::new(),
+            // One slot per entry; the table fits at most `n / 32` entries (RFC 7541 §4.1).
+            hashes: VecDeque::with_capacity(n.min(DEFAULT_TABLE_SIZE) / ENTRY_OVERHEAD),
             by_field: IndexMap::default(),
             by_name: IndexMap::default(),
             pending_size: None,
@@ -346,7 +347,11 @@ impl Encoder {
         };
         if look_up_field {
             if let Some(abs) = self.by_field.get(field_hash) {
-                if self.table.get_abs(abs) == Some((h.name, h.value)) {
+                if self
+                    .table
+                    .get_abs(abs)
+                    .is_some_and(|(n, v)| bytes::eq(v, h.value) && bytes::eq(n, h.name))
+                {
                     // RFC 7541 §6.1: indexed header field, dynamic table.
                     integer::encode(self.dynamic_index(abs), 7, 0x80, dst);
                     return;
@@ -356,7 +361,12 @@ impl Encoder {
         let name_index = match static_name {
             Some(i) => i,
             None if has_entries => match self.by_name.get(name_hash) {
-                Some(abs) if self.table.get_abs(abs).is_some_and(|e| e.0 == h.name) => {
+                Some(abs)
+                    if self
+                        .table
+                        .get_abs(abs)
+                        .is_some_and(|e| bytes::eq(e.0, h.name)) =>
+                {
                     self.dynamic_index(abs)
                 }
                 _ => 0,

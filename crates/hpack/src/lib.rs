@@ -43,6 +43,7 @@
 //!
 //! [RFC 7541]: https://www.rfc-editor.org/rfc/rfc7541
 
+mod bytes;
 mod decoder;
 mod dynamic_table;
 mod encoder;

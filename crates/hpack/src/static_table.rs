@@ -1,5 +1,7 @@
 //! The static table (RFC 7541 §2.3.1, Appendix A) and the encoder's lookup into it.
 
+use crate::bytes;
+
 /// The 61 static table entries, RFC 7541 Appendix A. `STATIC_TABLE[i - 1]` is index `i`.
 pub const STATIC_TABLE: [(&[u8], &[u8]); 61] = [
     (b":authority", b""),
@@ -117,29 +119,62 @@ static NAME_SLOTS: [u8; 256] = {
     slots
 };
 
-/// Finds `(name, value)` in the static table with one perfect-hash probe on the name, then a
-/// scan of the (at most 7) entries sharing that name. No hashing of the value, no allocation.
+/// Finds `(name, value)` in the static table with one perfect-hash probe on the name (confirmed
+/// by one comparison), then a `match` on the value for the five names that have non-empty
+/// values in the table; every other name's entry has an empty value. No hashing of the value,
+/// no allocation. The unit test below checks the `match` against [`STATIC_TABLE`].
 #[inline]
 pub(crate) fn lookup(name: &[u8], value: &[u8]) -> StaticMatch {
     if name.is_empty() {
         return StaticMatch::None;
     }
     let first = NAME_SLOTS[name_slot(name)] as usize;
-    if first == 0 || STATIC_TABLE[first - 1].0 != name {
+    if first == 0 || !bytes::eq(STATIC_TABLE[first - 1].0, name) {
         return StaticMatch::None;
     }
-    let mut i = first;
-    while i <= STATIC_LEN && STATIC_TABLE[i - 1].0.len() == name.len() {
-        if STATIC_TABLE[i - 1].1 == value {
-            return StaticMatch::Full(i);
-        }
-        // Entries with the same name are adjacent (Appendix A); stop at the next name.
-        if i < STATIC_LEN && STATIC_TABLE[i].0 != name {
-            break;
-        }
-        i += 1;
+    let full = match first {
+        // :method
+        2 => match value {
+            b"GET" => 2,
+            b"POST" => 3,
+            _ => 0,
+        },
+        // :path
+        4 => match value {
+            b"/" => 4,
+            b"/index.html" => 5,
+            _ => 0,
+        },
+        // :scheme
+        6 => match value {
+            b"http" => 6,
+            b"https" => 7,
+            _ => 0,
+        },
+        // :status
+        8 => match value {
+            b"200" => 8,
+            b"204" => 9,
+            b"206" => 10,
+            b"304" => 11,
+            b"400" => 12,
+            b"404" => 13,
+            b"500" => 14,
+            _ => 0,
+        },
+        // accept-encoding
+        16 => match value {
+            b"gzip, deflate" => 16,
+            _ => 0,
+        },
+        _ if value.is_empty() => first,
+        _ => 0,
+    };
+    if full == 0 {
+        StaticMatch::Name(first)
+    } else {
+        StaticMatch::Full(full)
     }
-    StaticMatch::Name(first)
 }
 
 /// Static indices of names the encoder's default policy treats specially (RFC 7541 Appendix A).
@@ -168,5 +203,16 @@ mod tests {
             assert_eq!(lookup(name, b"\x00no such value"), StaticMatch::Name(first));
         }
         assert_eq!(lookup(b"x-unknown", b""), StaticMatch::None);
+        // Every (static name, static value) pair: `Full` exactly when the table has the pair.
+        for &(name, _) in &STATIC_TABLE {
+            let first = STATIC_TABLE.iter().position(|e| e.0 == name).unwrap() + 1;
+            for &(_, value) in &STATIC_TABLE {
+                let expected = match STATIC_TABLE.iter().position(|e| *e == (name, value)) {
+                    Some(i) => StaticMatch::Full(i + 1),
+                    None => StaticMatch::Name(first),
+                };
+                assert_eq!(lookup(name, value), expected);
+            }
+        }
     }
 }

@@ -29,12 +29,15 @@ impl StrRef {
 
 /// Decodes the string literal at `block[*pos..]` and advances `pos` past it.
 ///
-/// Plain strings are not copied; Huffman strings are decoded onto the end of `scratch`.
+/// Plain strings are not copied; Huffman strings are decoded into `scratch[*used..]`, which
+/// must hold [`huffman::decoded_capacity`] of the encoded length, and `used` is advanced past
+/// them.
 #[inline]
 pub(crate) fn decode(
     block: &[u8],
     pos: &mut usize,
-    scratch: &mut Vec<u8>,
+    scratch: &mut [u8],
+    used: &mut usize,
 ) -> Result<StrRef, DecodeError> {
     let rest = &block[*pos..];
     let (len, n) = integer::decode(rest, 7)?;
@@ -54,11 +57,12 @@ pub(crate) fn decode(
             in_scratch: false,
         });
     }
-    let s = scratch.len();
-    huffman::decode(&block[start..end], scratch)?;
+    let s = *used;
+    let n = huffman::decode_into(&block[start..end], &mut scratch[s..])?;
+    *used = s + n;
     Ok(StrRef {
         start: s,
-        end: scratch.len(),
+        end: s + n,
         in_scratch: true,
     })
 }
@@ -95,10 +99,23 @@ fn encode_shorter(s: &[u8], dst: &mut Vec<u8>) {
     }
     let start = dst.len();
     let prefix = integer::encoded_len(n, 7);
-    // Room for the plain length prefix, a code shorter than `n`, and the encoder's slack.
-    dst.resize(start + prefix + n - 1 + huffman::ENCODE_SLACK, 0);
+    // Room for the plain length prefix, a code shorter than `n`, and the encoder's slack. Most
+    // strings fit in 64 bytes: appending a fixed-size block of zeros compiles to a few vector
+    // stores, where `resize` by a variable amount calls `memset`.
+    let room = prefix + n - 1 + huffman::ENCODE_SLACK;
+    if room <= 64 {
+        dst.extend_from_slice(&[0; 64]);
+    } else {
+        dst.resize(start + room, 0);
+    }
     let body = start + prefix;
     match huffman::encode_into(s, &mut dst[body..], n - 1) {
+        Some(h) if prefix == 1 => {
+            // The common case, strings under 127 bytes: h < n < 127, a one-byte prefix with the
+            // H bit set (RFC 7541 §5.2).
+            dst[start] = 0x80 | h as u8;
+            dst.truncate(body + h);
+        }
         Some(h) => {
             // RFC 7541 §5.2: H bit set, length is the encoded length.
             let (len_bytes, hprefix) = integer::encode_array(h, 7, 0x80);
