@@ -44,3 +44,13 @@ fn hpack_decode() {
 fn frame_parse() {
     replay("frame_parse", ropewalk_fuzz::frame_parse::run);
 }
+
+#[test]
+fn server_conn() {
+    replay("server_conn", ropewalk_fuzz::server_conn::run);
+}
+
+#[test]
+fn client_conn() {
+    replay("client_conn", ropewalk_fuzz::client_conn::run);
+}

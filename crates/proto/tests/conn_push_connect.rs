@@ -122,6 +122,79 @@ fn rfc9113_6_6_push_on_closed_stream_refused() {
     );
 }
 
+/// Found by the `server_conn` fuzz target: a pushed stream whose response
+/// has started is half-closed (remote), but it is not peer-initiated, so it
+/// cannot carry a PUSH_PROMISE.
+#[test]
+fn rfc9113_6_6_push_promise_only_on_peer_initiated_stream() {
+    let mut p = push_enabled_server();
+    p.send_headers(1, GET, true);
+    let promised = p.conn.push_promise(sid(1), css()).unwrap();
+    p.conn
+        .send_response(promised, ResponseHead::new(StatusCode::OK), false)
+        .unwrap();
+    assert_eq!(
+        p.conn.push_promise(promised, css()),
+        Err(UserError::InvalidState(promised))
+    );
+    // Informational heads leave the pushed stream in the same state.
+    let mut p = push_enabled_server();
+    p.send_headers(1, GET, true);
+    let promised = p.conn.push_promise(sid(1), css()).unwrap();
+    p.conn
+        .send_informational(promised, ResponseHead::new(StatusCode::EARLY_HINTS))
+        .unwrap();
+    assert_eq!(
+        p.conn.push_promise(promised, css()),
+        Err(UserError::InvalidState(promised))
+    );
+    let f = p.frames();
+    assert_eq!(
+        f.iter()
+            .filter(|f| matches!(f, Frame::PushPromise(_)))
+            .count(),
+        1,
+        "{f:?}"
+    );
+}
+
+/// Found by the `client_conn` fuzz target: a client that sent GOAWAY with
+/// last stream id 0 accepted a later promise of stream 2, and its next
+/// GOAWAY named stream 2. Promises above our GOAWAY's last stream id are
+/// ignored, and that id never grows.
+#[test]
+fn rfc9113_6_8_push_after_goaway_ignored_and_last_id_never_grows() {
+    let mut p = push_client();
+    let now = p.now;
+    p.conn.graceful_shutdown(now);
+    let f = p.frames();
+    let Some(Frame::GoAway(first)) = f.last() else {
+        panic!("{f:?}")
+    };
+    assert_eq!(first.last_stream_id, sid(0));
+    let pp = promise(&mut p, 1, 2, CSS);
+    p.send(pp);
+    assert!(
+        !p.events()
+            .iter()
+            .any(|e| matches!(e, Event::PushPromise { .. })),
+        "a promise above our GOAWAY was accepted"
+    );
+    // The ignored promise still went through HPACK: a later block that
+    // refers to the dynamic table decodes. (Stream 1 stays open, so the
+    // shutdown is not complete.)
+    p.send_headers(1, OK, false);
+    assert!(
+        p.events()
+            .iter()
+            .any(|e| matches!(e, Event::Response { .. })),
+        "the response after the ignored promise was lost"
+    );
+    p.conn.close(ErrorCode::InternalError, "test");
+    let g = p.expect_goaway(ErrorCode::InternalError);
+    assert_eq!(g.last_stream_id, sid(0), "GOAWAY last stream id grew");
+}
+
 #[test]
 fn rfc9113_8_4_client_cannot_push() {
     let mut p = push_client();

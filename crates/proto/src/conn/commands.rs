@@ -358,8 +358,9 @@ impl Connection {
         let fields = headers::request_fields(&request)?;
         self.check_peer_header_list(&fields)?;
         let assoc = self.streams.get(id).ok_or(UserError::UnknownStream(id))?;
-        // RFC 9113 §6.6: only on a stream open or half-closed (remote).
-        if !assoc.state.can_send_data() {
+        // RFC 9113 §6.6: only on a peer-initiated stream (not on a pushed
+        // one) that is open or half-closed (remote).
+        if !id.is_client_initiated() || !assoc.state.can_send_data() {
             return Err(UserError::InvalidState(id));
         }
         let promised = self.alloc_local_id()?;

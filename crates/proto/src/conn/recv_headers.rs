@@ -425,8 +425,14 @@ impl Connection {
             return conn_err(ErrorCode::ProtocolError, "invalid promised stream id");
         }
         self.last_peer_id = promised;
-        self.last_processed = promised;
         let outcome = self.decode_block(block, BlockKind::Request)?;
+        // RFC 9113 §6.8: after our GOAWAY, promises above its last stream id
+        // are ignored (the block was decoded, so HPACK stays in sync), and
+        // that id must never grow.
+        if self.goaway_sent.is_some_and(|last| promised > last) {
+            return Ok(());
+        }
+        self.last_processed = promised;
         match self.streams.get(assoc).map(|s| s.state) {
             // RFC 9113 §6.6: the associated stream is open or half-closed
             // (remote) from the server's view.

@@ -1,0 +1,5 @@
+//! Client connection fuzz target: see `ropewalk_fuzz::client_conn` for the input format and the
+//! oracle.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ropewalk_fuzz::client_conn::run(data));
