@@ -725,3 +725,18 @@ fn rfc9113_5_1_stream_ids_continue_after_many_streams() {
     }
     assert_eq!(p.conn.stream_count(), 0);
 }
+
+/// An oversized DATA frame on an idle stream cannot be answered with
+/// RST_STREAM (RFC 9113 §5.1), so it ends the connection; the GOAWAY keeps
+/// the frame-size code of §4.2, matching its debug text.
+#[test]
+fn rfc9113_4_2_oversized_data_on_idle_stream_is_connection_frame_size_error() {
+    let mut p = Peer::server_ready(cfg());
+    // 9-octet header: length 16385 (> the default 16384), DATA, no flags, stream 1.
+    p.send_raw(&[0x00, 0x40, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    let goaway = p.expect_goaway(ErrorCode::FrameSizeError);
+    assert_eq!(
+        &goaway.debug_data[..],
+        b"frame exceeds SETTINGS_MAX_FRAME_SIZE"
+    );
+}

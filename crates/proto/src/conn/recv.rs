@@ -107,8 +107,11 @@ impl Connection {
                     self.recv_window.release(e.flow_controlled_len as usize);
                 }
                 if self.is_idle(id) {
-                    // RFC 9113 §5.1: no RST_STREAM on an idle stream.
-                    self.fail(Error::conn(ErrorCode::ProtocolError, e.reason));
+                    // RFC 9113 §5.1: no RST_STREAM on an idle stream, so the
+                    // stream error becomes a connection error. It keeps its
+                    // code (e.g. FRAME_SIZE_ERROR, §4.2), so that the GOAWAY's
+                    // code and debug text agree.
+                    self.fail(Error::conn(e.code, e.reason));
                     return;
                 }
                 self.send_rst(id, e.code, e.reason.into(), true, true);
