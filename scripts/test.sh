@@ -41,4 +41,8 @@ trap 'rm -rf "$out"' EXIT
 cargo run --quiet --locked --release -p ropewalk-hpack --example encode_corpus -- "$out"
 "$venv/bin/python" interop/hpack/check_with_python_hpack.py "$out"
 
+step "interop: ropewalk serve against curl, nghttp, h2load, Python httpx/h2 and headless Chromium"
+cargo build --quiet --locked -p ropewalk-cli
+ROPEWALK_BIN="$root/target/debug/ropewalk" bash interop/server/curl_nghttp.sh
+
 printf '\nall checks passed in %ss\n' "$(( $(date +%s) - t0 ))"

@@ -1,1 +1,52 @@
-//! x
+//! ropewalk: an HTTP/2 server on tokio over the sans-I/O
+//! [`ropewalk_proto`] connection core.
+//!
+//! * [`server`]: accept loops (h2c with prior knowledge or the HTTP/1.1
+//!   Upgrade, TLS with ALPN `h2`), one driver task per connection, one task
+//!   per request, graceful shutdown.
+//! * [`body`]: [`Incoming`] request bodies (reading releases
+//!   flow-control capacity) and response body helpers.
+//! * [`router`]: exact and prefix routes, redirects, text, static files.
+//! * [`compress`]: gzip/br/zstd response compression from `accept-encoding`.
+//! * [`tls`]: rustls server configuration, PEM loading, a self-signed
+//!   certificate generated and kept across restarts.
+//! * [`demo`]: the demo site `ropewalk serve` runs.
+//!
+//! ```no_run
+//! use http::StatusCode;
+//! use ropewalk::router::{Router, StaticDir, redirect, text};
+//! use ropewalk::{Server, service_fn};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let router = Router::new()
+//!     .route("/hello", text("Hello, world!"))
+//!     .route("/old", redirect(StatusCode::PERMANENT_REDIRECT, "/hello"))
+//!     .prefix("/files/", StaticDir::new("./public")?);
+//! let server = Server::new(ropewalk::compress::Compression::new(router));
+//!
+//! // TLS with ALPN h2 and a self-signed certificate kept across restarts.
+//! let cert = ropewalk::tls::self_signed(&ropewalk::tls::default_cert_dir())?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8443").await?;
+//! let shutdown = async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! };
+//! server.serve(listener, Some(cert.server_config()?), shutdown).await?;
+//!
+//! // Or any tower service, e.g. an async closure:
+//! let _echo = Server::new(service_fn(|req: http::Request<ropewalk::Incoming>| async move {
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(req.into_body()))
+//! }));
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod body;
+pub mod compress;
+pub mod demo;
+pub mod router;
+pub mod server;
+pub mod tls;
+
+pub use body::Incoming;
+pub use router::Router;
+pub use server::{Options, Server, service_fn};

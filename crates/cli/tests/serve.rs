@@ -1,0 +1,157 @@
+//! `ropewalk serve` as a process: what it prints, the certificate it keeps,
+//! its answer to HTTP/1.1, and SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Serve {
+    child: Child,
+    lines: Vec<String>,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(cert_dir: &std::path::Path, tls: &str) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ropewalk"))
+        .args([
+            "serve",
+            "--tls",
+            tls,
+            "--plain",
+            "127.0.0.1:0",
+            "--cert-dir",
+        ])
+        .arg(cert_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    loop {
+        let mut l = String::new();
+        if out.read_line(&mut l).unwrap() == 0 {
+            panic!("server exited early: {lines:?}");
+        }
+        let done = l.starts_with("press Ctrl-C");
+        lines.push(l.trim_end().to_owned());
+        if done {
+            break;
+        }
+    }
+    Serve { child, lines }
+}
+
+impl Serve {
+    fn port(&self, scheme: &str) -> u16 {
+        let prefix = format!("serving {scheme}://127.0.0.1:");
+        self.lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|r| r.split(' ').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no {scheme} URL in {:?}", self.lines))
+    }
+
+    fn fingerprint(&self) -> String {
+        self.lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("SHA-256:"))
+            .expect("fingerprint printed")
+            .trim()
+            .to_owned()
+    }
+}
+
+fn temp(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("ropewalk-cli-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn prints_urls_and_keeps_its_certificate() {
+    let dir = temp("cert");
+    let first = start(&dir, "127.0.0.1:0");
+    assert!(first.port("https") > 0);
+    assert!(first.port("http") > 0);
+    let fp = first.fingerprint();
+    assert_eq!(fp.len(), 95, "{fp}");
+    assert!(first.lines.iter().any(|l| l.contains("(generated now)")));
+    assert!(dir.join("localhost-cert.pem").exists());
+    drop(first);
+    let second = start(&dir, "127.0.0.1:0");
+    assert_eq!(second.fingerprint(), fp, "certificate not reused");
+    assert!(!second.lines.iter().any(|l| l.contains("(generated now)")));
+}
+
+#[test]
+fn http11_request_is_answered_and_sigterm_stops_it() {
+    let dir = temp("h1");
+    let mut s = start(&dir, "none");
+    let port = s.port("http");
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 505"), "{out}");
+    let pid = s.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut waited = 0;
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        waited += 1;
+        assert!(waited < 100, "server did not exit on SIGTERM");
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn help_has_examples_and_bad_args_fail() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ropewalk"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for needle in [
+        "--tls",
+        "--plain",
+        "--cert",
+        "--root",
+        "Examples:",
+        "--http2-prior-knowledge",
+    ] {
+        assert!(text.contains(needle), "help lacks {needle}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_ropewalk"))
+        .args(["serve", "--tls", "nonsense"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_ropewalk"))
+        .args(["serve", "--tls", "none", "--plain", "none"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to serve"));
+}

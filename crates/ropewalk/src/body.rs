@@ -1,0 +1,254 @@
+//! HTTP bodies: [`Incoming`] (a request body as it arrives from the peer)
+//! and a few response bodies ([`Full`], [`channel`], [`BoxBody`]).
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use ropewalk_proto::frame::StreamId;
+use tokio::sync::mpsc;
+
+use crate::server::driver::Cmd;
+
+/// A boxed error, as handlers and bodies return them.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A boxed response body.
+pub type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// A body held in memory (re-exported from `http-body-util`).
+pub type Full = http_body_util::Full<Bytes>;
+
+/// Boxes any body whose data is [`Bytes`].
+pub fn boxed<B>(body: B) -> BoxBody
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    use http_body_util::BodyExt;
+    body.map_err(Into::into).boxed_unsync()
+}
+
+/// A body of `bytes` (empty bodies end at once).
+pub fn full(bytes: impl Into<Bytes>) -> BoxBody {
+    boxed(Full::new(bytes.into()))
+}
+
+/// An empty body.
+pub fn empty() -> BoxBody {
+    boxed(http_body_util::Empty::<Bytes>::new())
+}
+
+/// The stream failed while its body was being received.
+#[derive(Debug, Clone)]
+pub struct BodyError(pub String);
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "request body failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+/// What the connection task hands to an [`Incoming`] body.
+#[derive(Debug)]
+pub(crate) enum BodyMsg {
+    Data(Bytes),
+    Trailers(HeaderMap),
+    Error(String),
+}
+
+/// A request body streamed from the peer.
+///
+/// Data arrives as the peer sends it; the peer may send only as much as
+/// the stream's flow-control window allows, and polling data out of this
+/// body releases that capacity (a WINDOW_UPDATE follows), so an unread
+/// body bounds what is buffered. Trailers come as the last frame.
+pub struct Incoming {
+    inner: Option<Inner>,
+    content_length: Option<u64>,
+}
+
+struct Inner {
+    id: StreamId,
+    rx: mpsc::UnboundedReceiver<BodyMsg>,
+    cmds: mpsc::UnboundedSender<Cmd>,
+}
+
+impl fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming")
+            .field("open", &self.inner.is_some())
+            .field("content_length", &self.content_length)
+            .finish()
+    }
+}
+
+impl Incoming {
+    /// A body that is already finished.
+    pub fn empty() -> Incoming {
+        Incoming {
+            inner: None,
+            content_length: Some(0),
+        }
+    }
+
+    pub(crate) fn new(
+        id: StreamId,
+        rx: mpsc::UnboundedReceiver<BodyMsg>,
+        cmds: mpsc::UnboundedSender<Cmd>,
+        content_length: Option<u64>,
+    ) -> Incoming {
+        Incoming {
+            inner: Some(Inner { id, rx, cmds }),
+            content_length,
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Data that arrived but was never read still holds flow-control
+        // window: give it back, and make later data be released at once.
+        self.rx.close();
+        let mut n = 0;
+        while let Ok(msg) = self.rx.try_recv() {
+            if let BodyMsg::Data(d) = msg {
+                n += d.len();
+            }
+        }
+        if n > 0 {
+            let _ = self.cmds.send(Cmd::Release(self.id, n));
+        }
+    }
+}
+
+impl Body for Incoming {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match inner.rx.poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(BodyMsg::Data(data))) => {
+                if !data.is_empty() {
+                    // Reading releases flow-control capacity.
+                    let _ = inner.cmds.send(Cmd::Release(inner.id, data.len()));
+                }
+                if let Some(n) = self.content_length.as_mut() {
+                    *n = n.saturating_sub(data.len() as u64);
+                }
+                Poll::Ready(Some(Ok(Frame::data(data))))
+            }
+            Poll::Ready(Some(BodyMsg::Trailers(t))) => {
+                self.inner = None;
+                Poll::Ready(Some(Ok(Frame::trailers(t))))
+            }
+            Poll::Ready(Some(BodyMsg::Error(e))) => {
+                self.inner = None;
+                Poll::Ready(Some(Err(BodyError(e))))
+            }
+            Poll::Ready(None) => {
+                self.inner = None;
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.content_length {
+            Some(n) => SizeHint::with_exact(n),
+            None => SizeHint::default(),
+        }
+    }
+}
+
+/// The sending half of a [`channel`] body.
+#[derive(Debug)]
+pub struct Sender {
+    tx: mpsc::Sender<Result<Frame<Bytes>, BoxError>>,
+}
+
+impl Sender {
+    /// Sends a chunk of data; waits while the body's small buffer is full
+    /// (the response is being written as fast as the peer reads it).
+    /// Fails once the body was dropped (the stream is gone).
+    pub async fn send_data(&self, data: impl Into<Bytes>) -> Result<(), BoxError> {
+        self.tx
+            .send(Ok(Frame::data(data.into())))
+            .await
+            .map_err(|_| "response body receiver dropped".into())
+    }
+
+    /// Sends trailers; the body ends after them.
+    pub async fn send_trailers(self, trailers: HeaderMap) -> Result<(), BoxError> {
+        self.tx
+            .send(Ok(Frame::trailers(trailers)))
+            .await
+            .map_err(|_| "response body receiver dropped".into())
+    }
+
+    /// Ends the body with an error (the stream is reset).
+    pub async fn abort(self, error: impl Into<BoxError>) {
+        let _ = self.tx.send(Err(error.into())).await;
+    }
+}
+
+/// A streaming body fed from another task: dropping the [`Sender`] ends
+/// it. At most `buffer` frames wait in between.
+pub fn channel(buffer: usize) -> (Sender, ChannelBody) {
+    let (tx, rx) = mpsc::channel(buffer.max(1));
+    (Sender { tx }, ChannelBody { rx, done: false })
+}
+
+/// The receiving half of a [`channel`].
+#[derive(Debug)]
+pub struct ChannelBody {
+    rx: mpsc::Receiver<Result<Frame<Bytes>, BoxError>>,
+    done: bool,
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(f)) => {
+                if f.as_ref().map_or(true, |f| f.is_trailers()) {
+                    self.done = true;
+                }
+                Poll::Ready(Some(f))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}

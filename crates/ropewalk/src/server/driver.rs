@@ -1,0 +1,898 @@
+//! The per-connection task: owns the sans-I/O [`Connection`], feeds it what
+//! the socket reads, writes what it emits (vectored, DATA payloads not
+//! copied), drives its timers, and talks to handler tasks over channels.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::IoSlice;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{HeaderMap, Request, Response};
+use http_body::Body;
+use http_body_util::BodyExt;
+use ropewalk_proto::conn::{Connection, Error as ConnError, Event, Initiator, UserError};
+use ropewalk_proto::error::ErrorCode;
+use ropewalk_proto::frame::{PREFACE, StreamId};
+use ropewalk_proto::headers::{RequestHead, ResponseHead};
+use ropewalk_proto::stream::State;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tracing::{Instrument, debug, info, warn};
+
+use super::{Handler, Options, Stats};
+use crate::body::{BodyMsg, Incoming};
+
+/// Octets a handler may have queued (in this task or the core) per stream
+/// before it waits for them to be written.
+const STREAM_BUDGET: usize = 256 * 1024;
+/// Largest piece a handler hands over at once.
+const CHUNK: usize = 64 * 1024;
+/// Octets of output gathered before writing.
+const WRITE_HIGH: usize = 256 * 1024;
+/// Buffers per vectored write.
+const MAX_IOV: usize = 64;
+
+/// What handler tasks ask of the connection task.
+#[derive(Debug)]
+pub(crate) enum Cmd {
+    Informational(StreamId, ResponseHead),
+    Response(StreamId, ResponseHead, bool),
+    Data(StreamId, Bytes, bool),
+    Trailers(StreamId, HeaderMap),
+    Reset(StreamId, ErrorCode),
+    Release(StreamId, usize),
+    Done(StreamId),
+    Push(
+        StreamId,
+        RequestHead,
+        oneshot::Sender<Result<(), UserError>>,
+    ),
+}
+
+/// Shutdown state broadcast to connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Running,
+    Graceful,
+    Immediate,
+}
+
+/// Request extension: the peer's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// Request extension: sends informational (1xx) responses, e.g. 103 Early
+/// Hints, before the final response.
+#[derive(Clone, Debug)]
+pub struct Informational {
+    id: StreamId,
+    cmds: mpsc::UnboundedSender<Cmd>,
+}
+
+impl Informational {
+    /// Sends a 1xx response head (not 101). Ignored if the stream is gone.
+    pub fn send(&self, response: Response<()>) {
+        let (parts, ()) = response.into_parts();
+        let _ = self
+            .cmds
+            .send(Cmd::Informational(self.id, ResponseHead::from_parts(parts)));
+    }
+}
+
+/// Request extension: server push (RFC 9113 §8.4). Promises a request
+/// on the client's stream; the server's own handler answers it on the
+/// promised stream, as if the client had asked.
+#[derive(Clone, Debug)]
+pub struct Push {
+    id: StreamId,
+    cmds: mpsc::UnboundedSender<Cmd>,
+    scheme: Option<http::uri::Scheme>,
+    authority: Option<http::uri::Authority>,
+}
+
+impl Push {
+    /// Promises `request` (GET or HEAD, no body; a relative URI takes the
+    /// scheme and authority of the client's request). Fails if the client
+    /// disabled push (`SETTINGS_ENABLE_PUSH = 0`, the default of most
+    /// clients), the stream is finished, or the connection is closing.
+    pub async fn push(&self, request: Request<()>) -> Result<(), UserError> {
+        let (parts, ()) = request.into_parts();
+        let mut head = RequestHead::from_parts(parts);
+        if head.authority.is_none() {
+            head.authority = self.authority.clone();
+        }
+        if head.scheme.is_none() {
+            head.scheme = self.scheme.clone();
+        }
+        let (tx, rx) = oneshot::channel();
+        self.cmds
+            .send(Cmd::Push(self.id, head, tx))
+            .map_err(|_| UserError::GoingAway)?;
+        rx.await.unwrap_or(Err(UserError::GoingAway))
+    }
+}
+
+enum Pending {
+    Data(Bytes, bool),
+    Trailers(HeaderMap),
+}
+
+struct StreamCtx {
+    body_tx: Option<mpsc::UnboundedSender<BodyMsg>>,
+    credit: Arc<Semaphore>,
+    pending: VecDeque<Pending>,
+    handler_done: bool,
+    /// Aborts the handler task when the stream is reset or the connection
+    /// closes (the client no longer wants the answer).
+    task: Option<tokio::task::AbortHandle>,
+}
+
+/// Where a connection's first bytes came from.
+pub(crate) struct Start {
+    /// Bytes already read (after an HTTP/1.1 upgrade request, or sniffed).
+    pub(crate) prefix: BytesMut,
+    /// The HTTP/1.1 request of an `Upgrade: h2c` handshake, already encoded
+    /// as a HEADERS frame for stream 1 (RFC 7540 §3.2).
+    pub(crate) upgrade: Option<Bytes>,
+}
+
+pub(crate) struct Driver {
+    conn: Connection,
+    streams: HashMap<StreamId, StreamCtx>,
+    cmd_tx: mpsc::UnboundedSender<Cmd>,
+    handler: Handler,
+    opts: Arc<Options>,
+    stats: Arc<Stats>,
+    peer: Option<SocketAddr>,
+    secure: bool,
+    outq: VecDeque<Bytes>,
+    out_bytes: usize,
+    hdr: BytesMut,
+    inject: Option<Bytes>,
+    /// Streams whose response is complete while the client still sends a
+    /// request body nobody reads.
+    unread: Vec<StreamId>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        handler: Handler,
+        opts: Arc<Options>,
+        stats: Arc<Stats>,
+        peer: Option<SocketAddr>,
+        secure: bool,
+        cmd_tx: mpsc::UnboundedSender<Cmd>,
+    ) -> Driver {
+        Driver {
+            conn: Connection::server(opts.h2.clone(), Instant::now()),
+            streams: HashMap::new(),
+            cmd_tx,
+            handler,
+            opts,
+            stats,
+            peer,
+            secure,
+            outq: VecDeque::new(),
+            out_bytes: 0,
+            hdr: BytesMut::with_capacity(16 * 1024),
+            inject: None,
+            unread: Vec::new(),
+        }
+    }
+
+    /// Runs the connection to its end.
+    pub(crate) async fn run<IO>(
+        mut self,
+        io: IO,
+        start: Start,
+        mut cmd_rx: mpsc::UnboundedReceiver<Cmd>,
+        mut phase: watch::Receiver<Phase>,
+    ) where
+        IO: AsyncRead + AsyncWrite + Send + Unpin,
+    {
+        let (mut rd, mut wr) = tokio::io::split(io);
+        let mut rbuf = BytesMut::with_capacity(64 * 1024);
+        rbuf.extend_from_slice(&start.prefix);
+        self.inject = start.upgrade;
+        let started = Instant::now();
+        let mut idle_since = Some(started);
+        let mut read_open = true;
+        let mut phase_seen = Phase::Running;
+        // Since when an incomplete frame has sat in the read buffer.
+        let mut partial_since: Option<Instant> = None;
+        if !rbuf.is_empty() {
+            self.feed(&mut rbuf);
+        }
+        loop {
+            // Reading paused with whole frames left in the buffer (too many
+            // ACKs owed): go on once the core wants to read again.
+            if !rbuf.is_empty() && self.conn.wants_read() && !self.conn.is_closed() {
+                self.feed(&mut rbuf);
+            }
+            self.process_events();
+            self.fill_output();
+            if self.conn.is_closed() && self.outq.is_empty() {
+                break;
+            }
+            if !read_open && self.outq.is_empty() {
+                break;
+            }
+            let now = Instant::now();
+            // Idle tracking: no live stream and no handler.
+            if self.streams.is_empty() && self.conn.stream_count() == 0 {
+                idle_since.get_or_insert(now);
+            } else {
+                idle_since = None;
+            }
+            let mut deadline = self.conn.next_timeout();
+            let mut min = |t: Option<Instant>| {
+                if let Some(t) = t {
+                    deadline = Some(deadline.map_or(t, |d: Instant| d.min(t)));
+                }
+            };
+            if !self.conn.is_ready() {
+                min(started.checked_add(self.opts.handshake_timeout));
+            }
+            if rbuf.is_empty() || !read_open {
+                partial_since = None;
+            } else if self.conn.wants_read() {
+                partial_since.get_or_insert(now);
+            }
+            if let (Some(since), Some(limit)) = (partial_since, self.opts.frame_timeout) {
+                min(since.checked_add(limit));
+            }
+            if let (Some(since), Some(idle)) = (idle_since, self.opts.idle_timeout) {
+                min(since.checked_add(idle));
+            }
+            let sleep_to = deadline.unwrap_or_else(|| now + Duration::from_secs(3600));
+            if rbuf.capacity() - rbuf.len() < 16 * 1024 {
+                rbuf.reserve(64 * 1024);
+            }
+            let can_read = read_open && self.conn.wants_read();
+            let outq = &self.outq;
+            tokio::select! {
+                biased;
+                cmd = cmd_rx.recv() => {
+                    if let Some(cmd) = cmd {
+                        self.on_cmd(cmd);
+                        while let Ok(cmd) = cmd_rx.try_recv() {
+                            self.on_cmd(cmd);
+                        }
+                    }
+                }
+                res = write_some(&mut wr, outq), if !outq.is_empty() => {
+                    match res {
+                        Ok(0) | Err(_) => {
+                            debug!("write failed; closing");
+                            break;
+                        }
+                        Ok(n) => self.advance_out(n),
+                    }
+                }
+                res = rd.read_buf(&mut rbuf), if can_read => {
+                    match res {
+                        Ok(0) | Err(_) => {
+                            read_open = false;
+                            self.fail_all("connection closed by peer");
+                            self.outq.clear();
+                            self.out_bytes = 0;
+                        }
+                        Ok(_) => {
+                            let before = rbuf.len();
+                            self.feed(&mut rbuf);
+                            if rbuf.len() < before || rbuf.is_empty() {
+                                // A frame completed: progress.
+                                partial_since = None;
+                            }
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(sleep_to.into()) => {
+                    let now = Instant::now();
+                    let frame_late = match (partial_since, self.opts.frame_timeout) {
+                        (Some(since), Some(limit)) => now >= since + limit,
+                        _ => false,
+                    };
+                    if frame_late {
+                        debug!("incomplete frame timeout");
+                        self.conn.close(ErrorCode::ProtocolError, "incomplete frame timeout");
+                        partial_since = None;
+                    } else if !self.conn.is_ready() && now >= started + self.opts.handshake_timeout {
+                        debug!("handshake timeout");
+                        self.conn.close(ErrorCode::SettingsTimeout, "handshake timeout");
+                    } else if let (Some(since), Some(idle)) = (idle_since, self.opts.idle_timeout) {
+                        if now >= since + idle {
+                            debug!("idle timeout");
+                            self.conn.graceful_shutdown(now);
+                            idle_since = None;
+                        }
+                    }
+                    self.conn.handle_timeout(now);
+                }
+                res = phase.changed(), if phase_seen != Phase::Immediate => {
+                    let p = if res.is_err() { Phase::Immediate } else { *phase.borrow_and_update() };
+                    if p != phase_seen {
+                        phase_seen = p;
+                        match p {
+                            Phase::Graceful => self.conn.graceful_shutdown(Instant::now()),
+                            Phase::Immediate => self.conn.close(ErrorCode::NoError, "server shutting down"),
+                            Phase::Running => {}
+                        }
+                    }
+                }
+            }
+        }
+        // Best effort: write what is left, then close.
+        self.fill_output();
+        while !self.outq.is_empty() {
+            match tokio::time::timeout(Duration::from_secs(1), write_some(&mut wr, &self.outq))
+                .await
+            {
+                Ok(Ok(n)) if n > 0 => self.advance_out(n),
+                _ => break,
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
+        self.fail_all("connection closed");
+        self.stats
+            .connections_active
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Feeds the core, splicing in the upgrade request once the client's
+    /// preface and first SETTINGS frame are there.
+    fn feed(&mut self, rbuf: &mut BytesMut) {
+        if let Some(inject) = &self.inject {
+            let p = PREFACE.len();
+            if rbuf.len() < p + 9 {
+                return;
+            }
+            let len = (usize::from(rbuf[p]) << 16)
+                | (usize::from(rbuf[p + 1]) << 8)
+                | usize::from(rbuf[p + 2]);
+            if &rbuf[..p] == PREFACE && rbuf.len() < p + 9 + len {
+                return;
+            }
+            let split = if &rbuf[..p] == PREFACE {
+                p + 9 + len
+            } else {
+                0
+            };
+            let rest = rbuf.split_off(split);
+            rbuf.extend_from_slice(inject);
+            rbuf.extend_from_slice(&rest);
+            self.inject = None;
+        }
+        self.conn.recv(rbuf, Instant::now());
+    }
+
+    fn advance_out(&mut self, mut n: usize) {
+        self.out_bytes -= n.min(self.out_bytes);
+        while n > 0 {
+            let Some(front) = self.outq.front_mut() else {
+                return;
+            };
+            if front.len() <= n {
+                n -= front.len();
+                self.outq.pop_front();
+            } else {
+                front.advance(n);
+                n = 0;
+            }
+        }
+    }
+
+    /// Pulls bytes from the core into the output queue.
+    fn fill_output(&mut self) {
+        self.transmit();
+        if self.stop_unread_bodies() {
+            self.transmit();
+        }
+    }
+
+    fn transmit(&mut self) {
+        self.flush_pending();
+        while self.out_bytes < WRITE_HIGH && self.conn.wants_write() {
+            let before = self.hdr.len();
+            let payload = self.conn.poll_transmit(Instant::now(), &mut self.hdr);
+            match payload {
+                Some(payload) => {
+                    // The DATA frame's 9-octet header ends `hdr`: its stream
+                    // id tells whose credit to give back.
+                    let h = self.hdr.len();
+                    if h >= 9 {
+                        let b = &self.hdr[h - 4..h];
+                        let id = u32::from_be_bytes([b[0] & 0x7f, b[1], b[2], b[3]]);
+                        if let Some(ctx) = self.streams.get(&StreamId::new(id)) {
+                            ctx.credit.add_permits(payload.len());
+                        }
+                    }
+                    let head = self.hdr.split().freeze();
+                    self.out_bytes += head.len() + payload.len();
+                    self.outq.push_back(head);
+                    if !payload.is_empty() {
+                        self.outq.push_back(payload);
+                    }
+                }
+                None => {
+                    let wrote = self.hdr.len() > before;
+                    if !self.hdr.is_empty() {
+                        let head = self.hdr.split().freeze();
+                        self.out_bytes += head.len();
+                        self.outq.push_back(head);
+                    }
+                    if !wrote {
+                        break;
+                    }
+                }
+            }
+            self.flush_pending();
+        }
+        while let Some(ev) = self.conn.poll_event() {
+            self.on_event(ev);
+        }
+    }
+
+    /// RFC 9113 §8.1: once the response is complete, a server may ask the
+    /// client to stop sending a request body (RST_STREAM NO_ERROR) — done
+    /// when the handler dropped the body unread.
+    fn stop_unread_bodies(&mut self) -> bool {
+        if self.unread.is_empty() {
+            return false;
+        }
+        let mut reset = false;
+        for id in std::mem::take(&mut self.unread) {
+            let Some(ctx) = self.streams.get(&id) else {
+                continue;
+            };
+            let dropped = ctx.body_tx.as_ref().is_none_or(|tx| tx.is_closed());
+            if !dropped {
+                continue;
+            }
+            match self.conn.stream_state(id) {
+                Some(State::HalfClosedLocal) => {
+                    debug!(
+                        stream = id.get(),
+                        "response complete; request body unread: RST_STREAM NO_ERROR"
+                    );
+                    reset |= self.conn.reset(id, ErrorCode::NoError).is_ok();
+                }
+                Some(_) if ctx.body_tx.is_some() => {
+                    // Response not fully framed yet: look again later.
+                    self.unread.push(id);
+                }
+                _ => {}
+            }
+        }
+        reset
+    }
+
+    /// Moves data that the core refused (its send buffer was full) into it.
+    fn flush_pending(&mut self) {
+        let ids: Vec<StreamId> = self
+            .streams
+            .iter()
+            .filter(|(_, c)| !c.pending.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            while let Some(ctx) = self.streams.get_mut(&id) {
+                let Some(p) = ctx.pending.pop_front() else {
+                    break;
+                };
+                let res = match &p {
+                    Pending::Data(d, end) => self.conn.send_data(id, d.clone(), *end),
+                    Pending::Trailers(t) => self.conn.send_trailers(id, t.clone()),
+                };
+                match res {
+                    Ok(()) => {}
+                    Err(UserError::SendBufferFull) => {
+                        if let Some(ctx) = self.streams.get_mut(&id) {
+                            ctx.pending.push_front(p);
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        debug!(stream = id.get(), error = %e, "dropping queued response data");
+                        if let Some(ctx) = self.streams.get_mut(&id) {
+                            ctx.pending.clear();
+                            ctx.credit.close();
+                        }
+                        break;
+                    }
+                }
+            }
+            self.maybe_forget(id);
+        }
+    }
+
+    fn maybe_forget(&mut self, id: StreamId) {
+        if let Some(ctx) = self.streams.get(&id) {
+            if ctx.handler_done && ctx.pending.is_empty() && ctx.body_tx.is_none() {
+                self.streams.remove(&id);
+            }
+        }
+    }
+
+    fn process_events(&mut self) {
+        while let Some(ev) = self.conn.poll_event() {
+            self.on_event(ev);
+        }
+    }
+
+    fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::Request {
+                stream,
+                head,
+                end_stream,
+            } => self.on_request(stream, head, end_stream),
+            Event::Data {
+                stream,
+                data,
+                end_stream,
+            } => {
+                let n = data.len();
+                let mut delivered = false;
+                if let Some(ctx) = self.streams.get_mut(&stream) {
+                    if let Some(tx) = &ctx.body_tx {
+                        delivered = n == 0 || tx.send(BodyMsg::Data(data)).is_ok();
+                        if !delivered {
+                            ctx.body_tx = None;
+                        }
+                    }
+                    if end_stream {
+                        ctx.body_tx = None;
+                    }
+                }
+                if !delivered && n > 0 {
+                    // Nobody reads this body: give the window back at once.
+                    self.conn.release_capacity(stream, n);
+                }
+                self.maybe_forget(stream);
+            }
+            Event::Trailers { stream, trailers } => {
+                if let Some(ctx) = self.streams.get_mut(&stream) {
+                    if let Some(tx) = ctx.body_tx.take() {
+                        let _ = tx.send(BodyMsg::Trailers(trailers));
+                    }
+                }
+                self.maybe_forget(stream);
+            }
+            Event::Reset { error } => {
+                if let ConnError::Stream { id, initiator, .. } = &error {
+                    match initiator {
+                        Initiator::Remote => {
+                            self.stats.resets_received.fetch_add(1, Ordering::Relaxed)
+                        }
+                        Initiator::Local => self.stats.resets_sent.fetch_add(1, Ordering::Relaxed),
+                    };
+                    debug!(stream = id.get(), %error, "stream reset");
+                    if let Some(mut ctx) = self.streams.remove(id) {
+                        if let Some(tx) = ctx.body_tx.take() {
+                            let _ = tx.send(BodyMsg::Error(error.to_string()));
+                        }
+                        ctx.credit.close();
+                        if let Some(task) = ctx.task.take() {
+                            task.abort();
+                        }
+                    }
+                }
+            }
+            Event::GoAway {
+                last_stream_id,
+                code,
+                ..
+            } => {
+                debug!(last = last_stream_id.get(), %code, "GOAWAY received");
+                self.stats.goaways_received.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::Closed { error } => {
+                debug!(%error, "connection closed");
+                if let ConnError::Connection {
+                    code, initiator, ..
+                } = &error
+                {
+                    if *initiator == Initiator::Local {
+                        self.stats.goaways_sent.fetch_add(1, Ordering::Relaxed);
+                        if *code != ErrorCode::NoError {
+                            self.stats.connection_errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                self.fail_all(&error.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    fn fail_all(&mut self, why: &str) {
+        for (_, mut ctx) in self.streams.drain() {
+            if let Some(tx) = ctx.body_tx.take() {
+                let _ = tx.send(BodyMsg::Error(why.to_string()));
+            }
+            ctx.credit.close();
+            if let Some(task) = ctx.task.take() {
+                task.abort();
+            }
+        }
+    }
+
+    fn on_request(&mut self, id: StreamId, head: RequestHead, end_stream: bool) {
+        self.stats.streams_total.fetch_add(1, Ordering::Relaxed);
+        let content_length = head
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let mut parts = head.into_parts();
+        if parts.uri.scheme().is_none() {
+            // Keep what we know even when :authority was absent.
+            let mut up = parts.uri.clone().into_parts();
+            if up.authority.is_some() {
+                up.scheme = Some(if self.secure {
+                    http::uri::Scheme::HTTPS
+                } else {
+                    http::uri::Scheme::HTTP
+                });
+                if let Ok(u) = http::Uri::from_parts(up) {
+                    parts.uri = u;
+                }
+            }
+        }
+        let (body, body_tx) = if end_stream {
+            (Incoming::empty(), None)
+        } else {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (
+                Incoming::new(id, rx, self.cmd_tx.clone(), content_length),
+                Some(tx),
+            )
+        };
+        if let Some(peer) = self.peer {
+            parts.extensions.insert(PeerAddr(peer));
+        }
+        parts.extensions.insert(Informational {
+            id,
+            cmds: self.cmd_tx.clone(),
+        });
+        parts.extensions.insert(Push {
+            id,
+            cmds: self.cmd_tx.clone(),
+            scheme: parts.uri.scheme().cloned(),
+            authority: parts.uri.authority().cloned(),
+        });
+        let req = Request::from_parts(parts, body);
+        let credit = Arc::new(Semaphore::new(STREAM_BUDGET));
+        self.streams.insert(
+            id,
+            StreamCtx {
+                body_tx,
+                credit: credit.clone(),
+                pending: VecDeque::new(),
+                handler_done: false,
+                task: None,
+            },
+        );
+        let span = tracing::debug_span!("stream", id = id.get());
+        let task = handle(
+            id,
+            req,
+            self.handler.clone(),
+            self.cmd_tx.clone(),
+            credit,
+            self.peer,
+            self.stats.clone(),
+        );
+        let handle = tokio::spawn(task.instrument(span));
+        if let Some(ctx) = self.streams.get_mut(&id) {
+            ctx.task = Some(handle.abort_handle());
+        }
+    }
+
+    fn on_cmd(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Informational(id, head) => {
+                if let Err(e) = self.conn.send_informational(id, head) {
+                    debug!(stream = id.get(), error = %e, "informational response not sent");
+                }
+            }
+            Cmd::Response(id, head, end) => {
+                if let Err(e) = self.conn.send_response(id, head, end) {
+                    debug!(stream = id.get(), error = %e, "response not sent");
+                    if let Some(ctx) = self.streams.get(&id) {
+                        ctx.credit.close();
+                    }
+                    if !matches!(e, UserError::UnknownStream(_)) {
+                        let _ = self.conn.reset(id, ErrorCode::InternalError);
+                    }
+                }
+            }
+            Cmd::Data(id, data, end) => self.queue(id, Pending::Data(data, end)),
+            Cmd::Trailers(id, t) => self.queue(id, Pending::Trailers(t)),
+            Cmd::Reset(id, code) => {
+                if let Some(ctx) = self.streams.get_mut(&id) {
+                    ctx.pending.clear();
+                    ctx.credit.close();
+                }
+                let _ = self.conn.reset(id, code);
+            }
+            Cmd::Release(id, n) => self.conn.release_capacity(id, n),
+            Cmd::Push(id, head, reply) => {
+                let res = self.conn.push_promise(id, head.clone());
+                match res {
+                    Ok(promised) => {
+                        debug!(
+                            stream = id.get(),
+                            promised = promised.get(),
+                            "push promised"
+                        );
+                        self.stats.pushes.fetch_add(1, Ordering::Relaxed);
+                        let _ = reply.send(Ok(()));
+                        // The pushed request has no body; our handler answers it.
+                        self.on_request(promised, head, true);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Cmd::Done(id) => {
+                if let Some(ctx) = self.streams.get_mut(&id) {
+                    ctx.handler_done = true;
+                    if ctx.body_tx.is_some() {
+                        self.unread.push(id);
+                    }
+                }
+                self.maybe_forget(id);
+            }
+        }
+    }
+
+    fn queue(&mut self, id: StreamId, p: Pending) {
+        if let Some(ctx) = self.streams.get_mut(&id) {
+            ctx.pending.push_back(p);
+        }
+    }
+}
+
+/// One vectored write of the front of `outq`.
+async fn write_some<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    outq: &VecDeque<Bytes>,
+) -> std::io::Result<usize> {
+    let iov: Vec<IoSlice<'_>> = outq.iter().take(MAX_IOV).map(|b| IoSlice::new(b)).collect();
+    wr.write_vectored(&iov).await
+}
+
+/// Resets the stream with INTERNAL_ERROR if the handler task ends without
+/// finishing (a panic unwinds through here).
+struct Guard {
+    id: StreamId,
+    cmds: mpsc::UnboundedSender<Cmd>,
+    stats: Arc<Stats>,
+    armed: bool,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.armed {
+            if std::thread::panicking() {
+                self.stats.handler_panics.fetch_add(1, Ordering::Relaxed);
+                warn!(stream = self.id.get(), "handler panicked; stream reset");
+            }
+            let _ = self
+                .cmds
+                .send(Cmd::Reset(self.id, ErrorCode::InternalError));
+        }
+        let _ = self.cmds.send(Cmd::Done(self.id));
+    }
+}
+
+/// The handler task of one request.
+async fn handle(
+    id: StreamId,
+    req: Request<Incoming>,
+    handler: Handler,
+    cmds: mpsc::UnboundedSender<Cmd>,
+    credit: Arc<Semaphore>,
+    peer: Option<SocketAddr>,
+    stats: Arc<Stats>,
+) {
+    let mut guard = Guard {
+        id,
+        cmds: cmds.clone(),
+        stats,
+        armed: true,
+    };
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let resp = match handler(req).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            warn!(stream = id.get(), error = %e, "handler failed; stream reset");
+            return;
+        }
+    };
+    let (parts, body) = resp.into_parts();
+    let status = parts.status;
+    let head = ResponseHead::from_parts(parts);
+    let mut sent: u64 = 0;
+    let no_body = method == http::Method::HEAD
+        || status == http::StatusCode::NO_CONTENT
+        || status == http::StatusCode::NOT_MODIFIED;
+    let mut ok = true;
+    if no_body || body.is_end_stream() {
+        let _ = cmds.send(Cmd::Response(id, head, true));
+    } else {
+        let _ = cmds.send(Cmd::Response(id, head, false));
+        let mut body = std::pin::pin!(body);
+        ok = 'body: loop {
+            match body.frame().await {
+                None => {
+                    let _ = cmds.send(Cmd::Data(id, Bytes::new(), true));
+                    break true;
+                }
+                Some(Err(e)) => {
+                    warn!(stream = id.get(), error = %e, "response body failed; stream reset");
+                    let _ = cmds.send(Cmd::Reset(id, ErrorCode::InternalError));
+                    break false;
+                }
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(mut data) => {
+                        let last = body.is_end_stream();
+                        sent += data.len() as u64;
+                        loop {
+                            let piece = if data.len() > CHUNK {
+                                data.split_to(CHUNK)
+                            } else {
+                                std::mem::take(&mut data)
+                            };
+                            let n = u32::try_from(piece.len()).unwrap_or(u32::MAX);
+                            match credit.acquire_many(n).await {
+                                Ok(p) => p.forget(),
+                                // The stream is gone.
+                                Err(_) => break 'body false,
+                            }
+                            let end = last && data.is_empty();
+                            let _ = cmds.send(Cmd::Data(id, piece, end));
+                            if data.is_empty() {
+                                break;
+                            }
+                        }
+                        if last {
+                            break true;
+                        }
+                    }
+                    Err(frame) => {
+                        if let Ok(t) = frame.into_trailers() {
+                            let _ = cmds.send(Cmd::Trailers(id, t));
+                            break true;
+                        }
+                    }
+                },
+            }
+        };
+    }
+    guard.armed = false;
+    drop(guard);
+    info!(
+        target: "ropewalk::access",
+        peer = %peer.map(|p| p.to_string()).unwrap_or_default(),
+        %method,
+        path,
+        status = status.as_u16(),
+        bytes = sent,
+        complete = ok,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+}

@@ -1,0 +1,419 @@
+//! The HTTP/2 server: accept loops for cleartext (h2c) and TLS, one driver
+//! task per connection, one task per request.
+//!
+//! ```no_run
+//! use ropewalk::server::{Server, service_fn};
+//! use ropewalk::body::full;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! let server = Server::new(service_fn(|_req| async {
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(full("Hello, world!")))
+//! }));
+//! server.serve(listener, None, std::future::pending()).await
+//! # }
+//! ```
+
+pub(crate) mod driver;
+pub(crate) mod h1;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Request, Response};
+use http_body::Body;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+use tracing::{Instrument, debug, info, warn};
+
+use self::driver::{Driver, Phase, Start};
+pub use self::driver::{Informational, PeerAddr, Push};
+pub use self::h1::HTTP1_ANSWER;
+use self::h1::Sniffed;
+use crate::body::{BoxBody, BoxError, Incoming, boxed};
+
+/// A type-erased request handler.
+pub(crate) type Handler = Arc<
+    dyn Fn(
+            Request<Incoming>,
+        ) -> Pin<Box<dyn Future<Output = Result<Response<BoxBody>, BoxError>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Server options. Every field has a safe default.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The connection core's configuration: SETTINGS we advertise and all
+    /// abuse limits (see [`ropewalk_proto::conn::Config`]).
+    pub h2: ropewalk_proto::conn::Config,
+    /// Connections served at once; further ones wait in the listen queue.
+    /// Default 10 000.
+    pub max_connections: usize,
+    /// Time for the TLS handshake, and then for the client's preface and
+    /// SETTINGS (or its HTTP/1.1 request head). Default 10 s.
+    pub handshake_timeout: Duration,
+    /// How long an incomplete frame (a header block or any other frame
+    /// trickled in a few octets at a time: slowloris) may sit unfinished
+    /// before the connection is closed. Default 20 s; `None` waits.
+    pub frame_timeout: Option<Duration>,
+    /// A connection without any stream for this long is shut down
+    /// gracefully. Default 5 min; `None` keeps it.
+    pub idle_timeout: Option<Duration>,
+    /// After a graceful shutdown starts, connections still open after this
+    /// long are closed. Default 30 s.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            h2: ropewalk_proto::conn::Config::default(),
+            max_connections: 10_000,
+            handshake_timeout: Duration::from_secs(10),
+            frame_timeout: Some(Duration::from_secs(20)),
+            idle_timeout: Some(Duration::from_secs(300)),
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Counters an embedder can read while the server runs.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub(crate) connections_total: AtomicU64,
+    pub(crate) connections_active: AtomicU64,
+    pub(crate) streams_total: AtomicU64,
+    pub(crate) resets_sent: AtomicU64,
+    pub(crate) resets_received: AtomicU64,
+    pub(crate) goaways_received: AtomicU64,
+    pub(crate) handler_panics: AtomicU64,
+    pub(crate) http1_answered: AtomicU64,
+    pub(crate) tls_failures: AtomicU64,
+    pub(crate) pushes: AtomicU64,
+    pub(crate) goaways_sent: AtomicU64,
+    pub(crate) connection_errors: AtomicU64,
+}
+
+macro_rules! getters {
+    ($($name:ident: $doc:literal),* $(,)?) => {
+        impl Stats {
+            $(
+                #[doc = $doc]
+                pub fn $name(&self) -> u64 {
+                    self.$name.load(Ordering::Relaxed)
+                }
+            )*
+        }
+    };
+}
+
+getters! {
+    connections_total: "Connections accepted.",
+    connections_active: "Connections being served now.",
+    streams_total: "Requests (streams) received.",
+    resets_sent: "RST_STREAMs sent (stream errors we detected or handler failures).",
+    resets_received: "RST_STREAMs received.",
+    goaways_received: "GOAWAY frames received.",
+    handler_panics: "Handler tasks that panicked.",
+    http1_answered: "Plain HTTP/1.x requests answered with 505 (or 400).",
+    tls_failures: "TLS handshakes that failed (including clients without h2).",
+    pushes: "Responses pushed (PUSH_PROMISE sent).",
+    goaways_sent: "Connections we closed with a final GOAWAY (graceful or not).",
+    connection_errors: "Connections we closed with an error code (peer protocol errors, timeouts, limits).",
+}
+
+/// An HTTP/2 server around one service.
+#[derive(Clone)]
+pub struct Server {
+    handler: Handler,
+    opts: Arc<Options>,
+    stats: Arc<Stats>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("opts", &self.opts).finish()
+    }
+}
+
+impl Server {
+    /// A server calling `service` for every request: any
+    /// `tower::Service<http::Request<Incoming>>` whose response body has
+    /// `Bytes` data (an `axum::Router`, a [`Router`](crate::router::Router),
+    /// a [`service_fn`]).
+    pub fn new<S, B>(service: S) -> Server
+    where
+        S: tower_service::Service<Request<Incoming>, Response = Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let handler = erase(service);
+        Server {
+            handler,
+            opts: Arc::new(Options::default()),
+            stats: Arc::new(Stats::default()),
+        }
+    }
+
+    /// Replaces the options.
+    pub fn with_options(mut self, opts: Options) -> Server {
+        self.opts = Arc::new(opts);
+        self
+    }
+
+    /// The options.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Arc<Stats> {
+        self.stats.clone()
+    }
+
+    /// Accepts connections on `listener` until `shutdown` completes: TLS
+    /// (ALPN `h2`) when `tls` is given, otherwise cleartext h2c (prior
+    /// knowledge or the HTTP/1.1 Upgrade). Then shuts down gracefully:
+    /// no new connections, GOAWAY on every connection, in-flight requests
+    /// finish (for at most [`Options::drain_timeout`]), and returns.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let (phase_tx, phase_rx) = watch::channel(Phase::Running);
+        let limit = Arc::new(Semaphore::new(self.opts.max_connections.max(1)));
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+        let mut tasks = JoinSet::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        let local = listener.local_addr().ok();
+        info!(addr = ?local, tls = acceptor.is_some(), "listening");
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let permit = tokio::select! {
+                p = limit.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                () = &mut shutdown => break,
+            };
+            let (tcp, peer) = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // EMFILE and friends: back off a little.
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = tcp.set_nodelay(true);
+            let this = self.clone();
+            let phase = phase_rx.clone();
+            let acceptor = acceptor.clone();
+            let span = tracing::debug_span!("conn", %peer);
+            tasks.spawn(
+                async move {
+                    this.connection(tcp, peer, acceptor, phase).await;
+                    drop(permit);
+                }
+                .instrument(span),
+            );
+        }
+        drop(listener);
+        info!(open = tasks.len(), "shutting down: draining connections");
+        let _ = phase_tx.send(Phase::Graceful);
+        let drained = tokio::time::timeout(self.opts.drain_timeout, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            warn!(open = tasks.len(), "drain timeout: closing connections");
+            let _ = phase_tx.send(Phase::Immediate);
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while tasks.join_next().await.is_some() {}
+            })
+            .await;
+            tasks.abort_all();
+        }
+        Ok(())
+    }
+
+    async fn connection(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        acceptor: Option<tokio_rustls::TlsAcceptor>,
+        phase: watch::Receiver<Phase>,
+    ) {
+        match acceptor {
+            None => self.serve_io(tcp, Some(peer), false, phase).await,
+            Some(acceptor) => {
+                let hs = tokio::time::timeout(self.opts.handshake_timeout, acceptor.accept(tcp));
+                match hs.await {
+                    Ok(Ok(tls)) => {
+                        let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+                        debug!(alpn = ?alpn.as_deref().map(String::from_utf8_lossy), "TLS established");
+                        self.serve_io(tls, Some(peer), true, phase).await;
+                    }
+                    Ok(Err(e)) => {
+                        self.stats.tls_failures.fetch_add(1, Ordering::Relaxed);
+                        let no_alpn = e
+                            .get_ref()
+                            .and_then(|e| e.downcast_ref::<rustls::Error>())
+                            .is_some_and(|e| matches!(e, rustls::Error::NoApplicationProtocol));
+                        if no_alpn {
+                            info!(%peer, "TLS client does not offer h2 in ALPN: sent no_application_protocol alert");
+                        } else {
+                            debug!(%peer, error = %e, "TLS handshake failed");
+                        }
+                    }
+                    Err(_) => {
+                        self.stats.tls_failures.fetch_add(1, Ordering::Relaxed);
+                        debug!(%peer, "TLS handshake timeout");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Serves one already-accepted connection (any byte stream: TCP, TLS,
+    /// a Unix socket, an in-memory pipe) until it closes. `secure` is
+    /// whether it is encrypted (the request URI's scheme; the h2c upgrade
+    /// is only accepted when `false`).
+    pub async fn serve_connection<IO>(&self, io: IO, peer: Option<SocketAddr>, secure: bool)
+    where
+        IO: AsyncRead + AsyncWrite + Send + Unpin,
+    {
+        let (_tx, rx) = watch::channel(Phase::Running);
+        self.serve_io(io, peer, secure, rx).await;
+    }
+
+    async fn serve_io<IO>(
+        &self,
+        mut io: IO,
+        peer: Option<SocketAddr>,
+        secure: bool,
+        phase: watch::Receiver<Phase>,
+    ) where
+        IO: AsyncRead + AsyncWrite + Send + Unpin,
+    {
+        // A connection still starting is dropped at once on shutdown.
+        let mut watch_phase = phase.clone();
+        let sniffed = tokio::select! {
+            r = h1::sniff(&mut io, self.opts.handshake_timeout, !secure) => r,
+            _ = watch_phase.wait_for(|p| *p != Phase::Running) => return,
+        };
+        let start = match sniffed {
+            Ok(Sniffed::H2(prefix)) => Start {
+                prefix,
+                upgrade: None,
+            },
+            Ok(Sniffed::Upgrade { headers, rest }) => Start {
+                prefix: rest,
+                upgrade: Some(headers),
+            },
+            Ok(Sniffed::Done) => {
+                self.stats.http1_answered.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(e) => {
+                debug!(error = %e, "connection start failed");
+                return;
+            }
+        };
+        if *phase.borrow() != Phase::Running {
+            return;
+        }
+        self.stats.connections_total.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .connections_active
+            .fetch_add(1, Ordering::Relaxed);
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let driver = Driver::new(
+            self.handler.clone(),
+            self.opts.clone(),
+            self.stats.clone(),
+            peer,
+            secure,
+            cmd_tx,
+        );
+        driver.run(io, start, cmd_rx, phase).await;
+    }
+}
+
+/// Type-erases a service into a [`Handler`].
+pub(crate) fn erase<S, B>(service: S) -> Handler
+where
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    Arc::new(move |req| {
+        let svc = service.clone();
+        Box::pin(async move {
+            match svc.oneshot(req).await {
+                Ok(resp) => Ok(resp.map(boxed)),
+                Err(e) => Err(e.into()),
+            }
+        })
+    })
+}
+
+/// A service from an async function or closure
+/// (`Fn(Request<Incoming>) -> Future<Output = Result<Response<B>, E>>`).
+pub fn service_fn<F>(f: F) -> ServiceFn<F> {
+    ServiceFn { f }
+}
+
+/// See [`service_fn`].
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceFn<F> {
+    f: F,
+}
+
+impl<F, Fut, B, E> tower_service::Service<Request<Incoming>> for ServiceFn<F>
+where
+    F: Fn(Request<Incoming>) -> Fut,
+    Fut: Future<Output = Result<Response<B>, E>>,
+{
+    type Response = Response<B>;
+    type Error = E;
+    type Future = Fut;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Fut {
+        (self.f)(req)
+    }
+}
+
+/// A never-failing error type for handlers.
+pub type NoError = Infallible;
