@@ -43,6 +43,8 @@ cargo run --quiet --locked --release -p ropewalk-hpack --example encode_corpus -
 
 step "interop: ropewalk serve against curl, nghttp, h2load, Python httpx/h2 and headless Chromium"
 cargo build --quiet --locked -p ropewalk-cli
-ROPEWALK_BIN="$root/target/debug/ropewalk" bash interop/server/curl_nghttp.sh
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+ROPEWALK_BIN="$target_dir/debug/ropewalk" bash interop/server/curl_nghttp.sh
 
 printf '\nall checks passed in %ss\n' "$(( $(date +%s) - t0 ))"
