@@ -141,9 +141,9 @@ check "nghttp -nv /push: two PUSH_PROMISEs (style.css, app.js), pushed 200s" \
   sh -c "test \$(grep -c 'recv PUSH_PROMISE frame' '$work/n6') = 2 && grep -q ':path: /push/style.css' '$work/n6' && grep -q ':path: /push/app.js' '$work/n6' && test \$(grep -c ':status: 200' '$work/n6') = 3"
 
 echo "h2load"
-h2load -n 20000 -c 4 -m 100 "$h/hello" >"$work/h2load" 2>&1 || true
-check "h2load 20000 requests, c=4 m=100: all 2xx, none failed/errored" \
-  grep -q "requests: 20000 total, 20000 started, 20000 done, 20000 succeeded, 0 failed, 0 errored" "$work/h2load"
+h2load -n 100000 -c 4 -m 100 "$h/hello" >"$work/h2load" 2>&1 || true
+check "h2load 100000 requests, c=4 m=100: all 2xx, none failed/errored" \
+  grep -q "requests: 100000 total, 100000 started, 100000 done, 100000 succeeded, 0 failed, 0 errored" "$work/h2load"
 grep -E "^finished in|^requests:" "$work/h2load" | sed 's/^/       /'
 
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
