@@ -740,3 +740,30 @@ fn rfc9113_4_2_oversized_data_on_idle_stream_is_connection_frame_size_error() {
         b"frame exceeds SETTINGS_MAX_FRAME_SIZE"
     );
 }
+
+/// RFC 9113 §5.5: extension frames are ignored by the core, but an
+/// application that asks for them sees each one, in order, as an event.
+#[test]
+fn rfc9113_5_5_extension_frames_observable_when_asked() {
+    use ropewalk_proto::frame::{Origin, Unknown};
+    let unknown = Unknown::new(0xfa, 0x3, sid(0), bytes::Bytes::from_static(b"ext"));
+    let origin = Origin::new(vec![bytes::Bytes::from_static(b"https://example.com")]);
+
+    let mut p = Peer::server_ready(cfg().with_extension_frames(true));
+    p.send(Frame::Unknown(unknown.clone()));
+    p.send(Frame::Origin(origin.clone()));
+    assert_eq!(
+        p.events(),
+        [
+            Event::Extension(Frame::Unknown(unknown.clone())),
+            Event::Extension(Frame::Origin(origin))
+        ]
+    );
+    p.expect_nothing();
+
+    // Off by default: ignored without a trace.
+    let mut p = Peer::server_ready(cfg());
+    p.send(Frame::Unknown(unknown));
+    assert_eq!(p.events(), []);
+    p.expect_nothing();
+}

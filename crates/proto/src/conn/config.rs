@@ -58,6 +58,10 @@ pub struct Config {
     /// Close the connection if a keep-alive PING is not answered within
     /// this time. Default 20 s.
     pub keepalive_timeout: Duration,
+    /// Report extension frames the core does not act on (ALTSVC, ORIGIN
+    /// and frames of unknown type) as [`Event::Extension`](super::Event::Extension).
+    /// They are ignored either way (RFC 9113 §5.5). Default `false`.
+    pub extension_frames: bool,
     /// How long a graceful shutdown waits for open streams before closing.
     /// Default 30 s.
     pub shutdown_timeout: Duration,
@@ -85,6 +89,7 @@ impl Default for Config {
             settings_timeout: Some(Duration::from_secs(10)),
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(20),
+            extension_frames: false,
             shutdown_timeout: Duration::from_secs(30),
             adaptive_window: true,
             max_adaptive_window: 16 << 20,
@@ -94,6 +99,12 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Sets [`extension_frames`](Self::extension_frames).
+    pub fn with_extension_frames(mut self, on: bool) -> Config {
+        self.extension_frames = on;
+        self
+    }
+
     /// Sets [`max_concurrent_streams`](Self::max_concurrent_streams).
     pub fn with_max_concurrent_streams(mut self, n: u32) -> Config {
         self.max_concurrent_streams = n;

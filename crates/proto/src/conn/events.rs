@@ -7,7 +7,7 @@ use http::HeaderMap;
 
 use super::Error;
 use crate::error::ErrorCode;
-use crate::frame::{Settings, StreamId};
+use crate::frame::{Frame, Settings, StreamId};
 use crate::headers::{RequestHead, ResponseHead};
 
 /// Something that happened on the connection; take them with
@@ -100,6 +100,11 @@ pub enum Event {
         /// The stream.
         stream: StreamId,
     },
+    /// An extension frame the core ignores (ALTSVC, ORIGIN, or an unknown
+    /// type; RFC 9113 §5.5), reported only with
+    /// [`Config::extension_frames`](super::Config::extension_frames) on:
+    /// the hook for extensions built above the core.
+    Extension(Frame),
     /// The connection is closed; nothing more will be sent or received.
     Closed {
         /// Why (`code` NO_ERROR after a clean shutdown).

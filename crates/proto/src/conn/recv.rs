@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 
-use super::{Connection, Error};
+use super::{Connection, Error, Event};
 use crate::error::ErrorCode;
 use crate::frame::{ErrorScope, Frame, FrameError, PREFACE, StreamId};
 use crate::limits::Limit;
@@ -159,8 +159,13 @@ impl Connection {
             Frame::WindowUpdate(w) => self.on_window_update(w),
             Frame::PriorityUpdate(p) => self.on_priority_update(p),
             // RFC 9113 §5.5: unknown and uninteresting extension frames are
-            // ignored.
-            Frame::AltSvc(_) | Frame::Origin(_) | Frame::Unknown(_) => Ok(()),
+            // ignored, but may be observed.
+            f @ (Frame::AltSvc(_) | Frame::Origin(_) | Frame::Unknown(_)) => {
+                if self.config.extension_frames {
+                    self.events.push_back(Event::Extension(f));
+                }
+                Ok(())
+            }
         }
     }
 
