@@ -51,9 +51,7 @@ impl Connection {
             if let Some(s) = self.streams.get_mut(id) {
                 if s.state.can_recv_data() {
                     s.recv_window.set_target(new);
-                    if !self.window_dirty.contains(&id) {
-                        self.window_dirty.push(id);
-                    }
+                    self.mark_window_dirty(id);
                 }
             }
         }

@@ -323,8 +323,8 @@ impl Connection {
         let released = match self.streams.get_mut(id) {
             Some(s) => {
                 let r = s.recv_window.release(n);
-                if s.state.can_recv_data() && !self.window_dirty.contains(&id) {
-                    self.window_dirty.push(id);
+                if s.state.can_recv_data() {
+                    self.mark_window_dirty(id);
                 }
                 r
             }

@@ -64,7 +64,8 @@ impl Connection {
         if padding > 0 {
             s.recv_window.release(padding);
             self.recv_window.release(padding);
-            if !self.window_dirty.contains(&id) {
+            if !s.window_dirty {
+                s.window_dirty = true;
                 self.window_dirty.push(id);
             }
         }

@@ -351,7 +351,7 @@ impl Connection {
         self.streams.insert(s);
         if self.stream_target > self.recv_initial {
             // The BDP-grown target is announced with a WINDOW_UPDATE.
-            self.window_dirty.push(id);
+            self.mark_window_dirty(id);
         }
         self.events.push_back(Event::Request {
             stream: id,

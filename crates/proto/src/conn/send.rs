@@ -120,6 +120,17 @@ impl Connection {
         Bytes::from(block)
     }
 
+    /// Notes that stream `id` may owe the peer a WINDOW_UPDATE; sent in a
+    /// batch by the next `poll_transmit`.
+    pub(super) fn mark_window_dirty(&mut self, id: StreamId) {
+        if let Some(s) = self.streams.get_mut(id)
+            && !s.window_dirty
+        {
+            s.window_dirty = true;
+            self.window_dirty.push(id);
+        }
+    }
+
     /// Batched WINDOW_UPDATEs for released capacity (RFC 9113 §6.9).
     fn write_window_updates(&mut self, dst: &mut BytesMut) {
         if let Some(inc) = self.recv_window.take_update() {
@@ -127,6 +138,7 @@ impl Connection {
         }
         for id in std::mem::take(&mut self.window_dirty) {
             if let Some(s) = self.streams.get_mut(id) {
+                s.window_dirty = false;
                 if s.state.can_recv_data() {
                     if let Some(inc) = s.recv_window.take_update() {
                         WindowUpdate::new(id, inc).encode(dst);

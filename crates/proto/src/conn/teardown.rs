@@ -130,7 +130,9 @@ impl Connection {
         if self.conn_blocked.is_empty() {
             self.conn_stalled_since = None;
         }
-        self.window_dirty.retain(|&b| b != s.id);
+        if s.window_dirty {
+            self.window_dirty.retain(|&b| b != s.id);
+        }
         self.capacity_waiters.retain(|&b| b != s.id);
         self.queued_open.retain(|&b| b != s.id);
         self.open_queued();

@@ -53,6 +53,9 @@ pub(crate) struct Stream {
     pub(crate) priority: Priority,
     /// Since when the stream has had data to send and no window.
     pub(crate) stalled_since: Option<Instant>,
+    /// Listed in the connection's `window_dirty` (a WINDOW_UPDATE may be
+    /// due); saves a linear search of that list per DATA frame.
+    pub(crate) window_dirty: bool,
 }
 
 impl Stream {
@@ -75,6 +78,7 @@ impl Stream {
             head_request: false,
             priority: Priority::default(),
             stalled_since: None,
+            window_dirty: false,
         }
     }
 
