@@ -43,6 +43,7 @@
 pub mod body;
 pub mod compress;
 pub mod demo;
+mod io;
 pub mod router;
 pub mod server;
 pub mod tls;

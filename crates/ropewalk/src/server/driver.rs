@@ -3,13 +3,12 @@
 //! copied), drives its timers, and talks to handler tasks over channels.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -18,22 +17,19 @@ use ropewalk_proto::error::ErrorCode;
 use ropewalk_proto::frame::{PREFACE, StreamId};
 use ropewalk_proto::headers::{RequestHead, ResponseHead};
 use ropewalk_proto::stream::State;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tracing::{Instrument, debug, info, warn};
 
 use super::{Handler, Options, Stats};
 use crate::body::{BodyMsg, Incoming};
+use crate::io::{Output, Pulled};
 
 /// Octets a handler may have queued (in this task or the core) per stream
 /// before it waits for them to be written.
 const STREAM_BUDGET: usize = 256 * 1024;
 /// Largest piece a handler hands over at once.
 const CHUNK: usize = 64 * 1024;
-/// Octets of output gathered before writing.
-const WRITE_HIGH: usize = 256 * 1024;
-/// Buffers per vectored write.
-const MAX_IOV: usize = 64;
 
 /// What handler tasks ask of the connection task.
 #[derive(Debug)]
@@ -148,9 +144,7 @@ pub(crate) struct Driver {
     stats: Arc<Stats>,
     peer: Option<SocketAddr>,
     secure: bool,
-    outq: VecDeque<Bytes>,
-    out_bytes: usize,
-    hdr: BytesMut,
+    out: Output,
     inject: Option<Bytes>,
     /// Streams whose response is complete while the client still sends a
     /// request body nobody reads.
@@ -175,9 +169,7 @@ impl Driver {
             stats,
             peer,
             secure,
-            outq: VecDeque::new(),
-            out_bytes: 0,
-            hdr: BytesMut::with_capacity(16 * 1024),
+            out: Output::new(),
             inject: None,
             unread: Vec::new(),
         }
@@ -214,10 +206,10 @@ impl Driver {
             }
             self.process_events();
             self.fill_output();
-            if self.conn.is_closed() && self.outq.is_empty() {
+            if self.conn.is_closed() && self.out.is_empty() {
                 break;
             }
-            if !read_open && self.outq.is_empty() {
+            if !read_open && self.out.is_empty() {
                 break;
             }
             let now = Instant::now();
@@ -252,7 +244,7 @@ impl Driver {
                 rbuf.reserve(64 * 1024);
             }
             let can_read = read_open && self.conn.wants_read();
-            let outq = &self.outq;
+            let out = &self.out;
             tokio::select! {
                 biased;
                 cmd = cmd_rx.recv() => {
@@ -263,13 +255,13 @@ impl Driver {
                         }
                     }
                 }
-                res = write_some(&mut wr, outq), if !outq.is_empty() => {
+                res = out.write_some(&mut wr), if !out.is_empty() => {
                     match res {
                         Ok(0) | Err(_) => {
                             debug!("write failed; closing");
                             break;
                         }
-                        Ok(n) => self.advance_out(n),
+                        Ok(n) => self.out.advance(n),
                     }
                 }
                 res = rd.read_buf(&mut rbuf), if can_read => {
@@ -277,8 +269,7 @@ impl Driver {
                         Ok(0) | Err(_) => {
                             read_open = false;
                             self.fail_all("connection closed by peer");
-                            self.outq.clear();
-                            self.out_bytes = 0;
+                            self.out.clear();
                         }
                         Ok(_) => {
                             let before = rbuf.len();
@@ -327,15 +318,7 @@ impl Driver {
         }
         // Best effort: write what is left, then close.
         self.fill_output();
-        while !self.outq.is_empty() {
-            match tokio::time::timeout(Duration::from_secs(1), write_some(&mut wr, &self.outq))
-                .await
-            {
-                Ok(Ok(n)) if n > 0 => self.advance_out(n),
-                _ => break,
-            }
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
+        self.out.finish(&mut wr, Duration::from_secs(1)).await;
         self.fail_all("connection closed");
         self.stats
             .connections_active
@@ -369,22 +352,6 @@ impl Driver {
         self.conn.recv(rbuf, Instant::now());
     }
 
-    fn advance_out(&mut self, mut n: usize) {
-        self.out_bytes -= n.min(self.out_bytes);
-        while n > 0 {
-            let Some(front) = self.outq.front_mut() else {
-                return;
-            };
-            if front.len() <= n {
-                n -= front.len();
-                self.outq.pop_front();
-            } else {
-                front.advance(n);
-                n = 0;
-            }
-        }
-    }
-
     /// Pulls bytes from the core into the output queue.
     fn fill_output(&mut self) {
         self.transmit();
@@ -395,37 +362,14 @@ impl Driver {
 
     fn transmit(&mut self) {
         self.flush_pending();
-        while self.out_bytes < WRITE_HIGH && self.conn.wants_write() {
-            let before = self.hdr.len();
-            let payload = self.conn.poll_transmit(Instant::now(), &mut self.hdr);
-            match payload {
-                Some(payload) => {
-                    // The DATA frame's 9-octet header ends `hdr`: its stream
-                    // id tells whose credit to give back.
-                    let h = self.hdr.len();
-                    if h >= 9 {
-                        let b = &self.hdr[h - 4..h];
-                        let id = u32::from_be_bytes([b[0] & 0x7f, b[1], b[2], b[3]]);
-                        if let Some(ctx) = self.streams.get(&StreamId::new(id)) {
-                            ctx.credit.add_permits(payload.len());
-                        }
-                    }
-                    let head = self.hdr.split().freeze();
-                    self.out_bytes += head.len() + payload.len();
-                    self.outq.push_back(head);
-                    if !payload.is_empty() {
-                        self.outq.push_back(payload);
-                    }
-                }
-                None => {
-                    let wrote = self.hdr.len() > before;
-                    if !self.hdr.is_empty() {
-                        let head = self.hdr.split().freeze();
-                        self.out_bytes += head.len();
-                        self.outq.push_back(head);
-                    }
-                    if !wrote {
-                        break;
+        while self.out.has_room() && self.conn.wants_write() {
+            match self.out.pull(&mut self.conn, Instant::now()) {
+                Pulled::Nothing => break,
+                Pulled::Frames => {}
+                Pulled::Data { stream, len } => {
+                    // Written into the core's window: the handler may send more.
+                    if let Some(ctx) = self.streams.get(&stream) {
+                        ctx.credit.add_permits(len);
                     }
                 }
             }
@@ -757,15 +701,6 @@ impl Driver {
             ctx.pending.push_back(p);
         }
     }
-}
-
-/// One vectored write of the front of `outq`.
-async fn write_some<W: AsyncWrite + Unpin>(
-    wr: &mut W,
-    outq: &VecDeque<Bytes>,
-) -> std::io::Result<usize> {
-    let iov: Vec<IoSlice<'_>> = outq.iter().take(MAX_IOV).map(|b| IoSlice::new(b)).collect();
-    wr.write_vectored(&iov).await
 }
 
 /// Resets the stream with INTERNAL_ERROR if the handler task ends without
