@@ -103,6 +103,11 @@ head -c 40000 "$work/upload" >"$work/upload.small"
 v=$(curl -sS -v --max-time 20 -o "$work/e3" -w '%{http_version}' --http2 --data-binary @"$work/upload.small" "$h/echo" 2>"$work/e3.log")
 check "POST 40 kB body through the Upgrade, echoed (HTTP/$v)" \
   sh -c "grep -q '101 Switching Protocols' '$work/e3.log' && test $v = 2 && cmp -s '$work/e3' '$work/upload.small'"
+head -c 200000 "$work/upload" >"$work/upload.200k"
+v=$(curl -sS -v --max-time 20 -o "$work/e4" -w '%{http_version}' --http2 -H 'Transfer-Encoding: chunked' \
+  --data-binary @"$work/upload.200k" "$h/echo" 2>"$work/e4.log")
+check "POST 200 kB chunked body through the Upgrade, echoed (HTTP/$v)" \
+  sh -c "grep -q '101 Switching Protocols' '$work/e4.log' && grep -qi '> transfer-encoding: chunked' '$work/e4.log' && test $v = 2 && cmp -s '$work/e4' '$work/upload.200k'"
 
 echo "curl over TLS (ALPN h2)"
 v=$(fetch "$work/f" -k "$s/hello")

@@ -575,6 +575,192 @@ Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkA
     s.shutdown().await;
 }
 
+/// Reads HTTP/1.1 heads up to the first that is not `100 Continue`.
+async fn read_h1_heads(tcp: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    loop {
+        let start = all.len();
+        while !all[start..].ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            tcp.read_exact(&mut b).await.unwrap();
+            all.push(b[0]);
+        }
+        if !all[start..].starts_with(b"HTTP/1.1 100 ") {
+            return String::from_utf8(all).unwrap();
+        }
+    }
+}
+
+/// Length and FNV-1a hash of a body, as the `/sum` handler answers.
+fn sum(body: &[u8]) -> String {
+    let h = body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{} {h:016x}", body.len())
+}
+
+/// A 1 MiB chunked body with `Expect: 100-continue` over the upgrade
+/// (RFC 7540 §3.2: sent whole in HTTP/1.1 before the client's preface):
+/// 100 Continue, then 101, then the handler of stream 1 reads every octet.
+/// (Stream 1's answer is flow-controlled by windows the client can open
+/// only after its body, so a handler that streams its answer while reading
+/// a large body — an echo — stalls; one that reads first does not.)
+#[tokio::test]
+async fn h2c_upgrade_with_a_large_chunked_body_and_expect() {
+    use http_body_util::BodyExt;
+    let svc = ropewalk::service_fn(|req: http::Request<ropewalk::Incoming>| async move {
+        let body = req.into_body().collect().await?.to_bytes();
+        Ok::<_, ropewalk::body::BoxError>(Response::new(ropewalk::body::full(sum(&body))))
+    });
+    let s = spawn(svc, false, Options::default()).await;
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    let body = pattern_bytes(1 << 20);
+    tcp.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\
+Expect: 100-continue\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let heads = read_h1_heads(&mut tcp).await;
+    assert!(
+        heads.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 "),
+        "{heads}"
+    );
+    let (mut rd, mut wr) = tcp.into_split();
+    let send = body.clone();
+    let writer = tokio::spawn(async move {
+        for chunk in send.chunks(50_000) {
+            wr.write_all(format!("{:x};x=y\r\n", chunk.len()).as_bytes())
+                .await
+                .unwrap();
+            wr.write_all(chunk).await.unwrap();
+            wr.write_all(b"\r\n").await.unwrap();
+        }
+        wr.write_all(b"0\r\nX-Trailer: 1\r\n\r\n").await.unwrap();
+        let mut preface = ropewalk_proto::frame::PREFACE.to_vec();
+        preface.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        // SETTINGS ACK for the server's SETTINGS.
+        preface.extend_from_slice(&[0, 0, 0, 4, 1, 0, 0, 0, 0]);
+        // Open the connection window and stream 1's for the echo.
+        preface.extend_from_slice(&[0, 0, 4, 8, 0, 0, 0, 0, 0, 0x40, 0, 0, 0]);
+        preface.extend_from_slice(&[0, 0, 4, 8, 0, 0, 0, 0, 1, 0x40, 0, 0, 0]);
+        wr.write_all(&preface).await.unwrap();
+        wr
+    });
+    let mut parser = Parser::new();
+    parser.set_max_frame_size(16_384);
+    let mut buf = BytesMut::new();
+    let mut echoed = Vec::new();
+    let mut status = None;
+    'read: loop {
+        while let Some(f) = parser.parse(&mut buf).unwrap() {
+            match f {
+                Frame::Headers(h) if h.stream_id == StreamId::new(1) => {
+                    status = decode(&h.header_block)
+                        .into_iter()
+                        .find(|(n, _)| n == ":status")
+                        .map(|(_, v)| v);
+                }
+                Frame::Data(d) if d.stream_id == StreamId::new(1) => {
+                    echoed.extend_from_slice(&d.data);
+                    if d.end_stream {
+                        break 'read;
+                    }
+                }
+                Frame::GoAway(g) => panic!("GOAWAY {g:?}"),
+                _ => {}
+            }
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), rd.read_buf(&mut buf))
+            .await
+            .expect("echo timed out")
+            .unwrap();
+        assert!(n > 0, "closed after {} octets", echoed.len());
+    }
+    let wr = writer.await.unwrap();
+    assert_eq!(status.as_deref(), Some("200"));
+    assert_eq!(String::from_utf8(echoed).unwrap(), sum(&body));
+    drop((rd, wr));
+    s.shutdown().await;
+}
+
+/// RFC 7540 §3.2.1: the HTTP2-Settings values apply from the start (here
+/// INITIAL_WINDOW_SIZE = 10: the 13-octet answer waits after 10 octets).
+#[tokio::test]
+async fn h2c_upgrade_applies_http2_settings() {
+    let s = demo(false).await;
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(
+        b"GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+Upgrade: h2c\r\nHTTP2-Settings: AAQAAAAK\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let heads = read_h1_heads(&mut tcp).await;
+    assert!(heads.starts_with("HTTP/1.1 101 "), "{heads}");
+    let mut preface = ropewalk_proto::frame::PREFACE.to_vec();
+    preface.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    tcp.write_all(&preface).await.unwrap();
+    let frames = read_frames(
+        &mut tcp,
+        |f| matches!(f, Frame::Data(d) if d.stream_id == StreamId::new(1)),
+    )
+    .await;
+    // One SETTINGS ACK only: for the preface's SETTINGS, not HTTP2-Settings.
+    let acks = frames
+        .iter()
+        .filter(|f| matches!(f, Frame::Settings(s) if s.is_ack()))
+        .count();
+    assert!(acks <= 1, "{frames:?}");
+    match frames.last() {
+        Some(Frame::Data(d)) => {
+            assert_eq!(&d.data[..], b"Hello, wor");
+            assert!(!d.end_stream);
+        }
+        other => panic!("{other:?}"),
+    }
+    tcp.write_all(&[0, 0, 4, 8, 0, 0, 0, 0, 1, 0, 0, 0, 3])
+        .await
+        .unwrap();
+    let frames = read_frames(
+        &mut tcp,
+        |f| matches!(f, Frame::Data(d) if d.stream_id == StreamId::new(1)),
+    )
+    .await;
+    match frames.last() {
+        Some(Frame::Data(d)) => {
+            assert_eq!(&d.data[..], b"ld!");
+            assert!(d.end_stream);
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(tcp);
+    s.shutdown().await;
+}
+
+/// An upgrade whose HTTP2-Settings is not valid is refused with 400 and
+/// the reason, not switched (RFC 7540 §3.2.1).
+#[tokio::test]
+async fn h2c_upgrade_with_bad_http2_settings_is_refused() {
+    let s = demo(false).await;
+    for (settings, why) in [("!!!", "base64url"), ("AAIAAAAC", "HTTP2-Settings")] {
+        let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+        tcp.write_all(
+            format!(
+                "GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+Upgrade: h2c\r\nHTTP2-Settings: {settings}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let out = String::from_utf8(read_to_end(&mut tcp).await).unwrap();
+        assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
+        assert!(out.contains(why), "{out}");
+    }
+    s.shutdown().await;
+}
+
 fn pattern_bytes(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 13 % 256) as u8).collect()
 }
@@ -603,6 +789,11 @@ async fn protocol_error_is_counted_and_contained() {
     drop(tcp);
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(s.stats.connection_errors(), 1);
+    use ropewalk_proto::error::ErrorCode;
+    let by_code = s.stats.goaways_sent_by_code();
+    assert_eq!(by_code.get(ErrorCode::ProtocolError), 1);
+    assert_eq!(by_code.get(ErrorCode::NoError), 0);
+    assert_eq!(by_code.nonzero(), vec![(ErrorCode::ProtocolError, 1)]);
     let mut c = s.client().await;
     let (p, _, _) = common::fetch(&mut c, common::get(&s.url("/hello"))).await;
     assert_eq!(p.status, 200);

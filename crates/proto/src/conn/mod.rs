@@ -60,6 +60,7 @@ mod role;
 mod send;
 mod teardown;
 mod timers;
+mod upgrade;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -70,6 +71,7 @@ pub use self::config::Config;
 pub use self::error::{Error, Initiator, UserError};
 pub use self::events::Event;
 pub use self::role::Role;
+pub use self::upgrade::{UPGRADE_STREAM, UpgradeError};
 
 use crate::flow::{DEFAULT_WINDOW, MAX_WINDOW, RecvWindow, SendWindow};
 use crate::frame::{Frame, Parser, Settings, StreamId};

@@ -81,6 +81,26 @@ impl Peer {
         }
     }
 
+    /// A peer around an existing connection (e.g. one made by an HTTP/1.1
+    /// upgrade). `server_under_test`: the peer is a client and writes the
+    /// preface first.
+    pub fn around(conn: Connection, now: Instant) -> Peer {
+        let server_under_test = conn.role().is_server();
+        let mut p = Peer {
+            now,
+            conn,
+            parser: Parser::new(),
+            enc: Encoder::new(),
+            dec: Decoder::new(),
+            pending_in: BytesMut::new(),
+            skip_preface: !server_under_test,
+        };
+        if server_under_test {
+            p.send_raw(PREFACE);
+        }
+        p
+    }
+
     /// Server under test with the SETTINGS exchange done and events drained.
     pub fn server_ready(config: Config) -> Peer {
         let mut p = Peer::server(config);

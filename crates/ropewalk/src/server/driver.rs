@@ -12,15 +12,18 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
-use ropewalk_proto::conn::{Connection, Error as ConnError, Event, Initiator, UserError};
+use ropewalk_proto::conn::{
+    Connection, Error as ConnError, Event, Initiator, UPGRADE_STREAM, UserError,
+};
 use ropewalk_proto::error::ErrorCode;
-use ropewalk_proto::frame::{PREFACE, StreamId};
+use ropewalk_proto::frame::StreamId;
 use ropewalk_proto::headers::{RequestHead, ResponseHead};
 use ropewalk_proto::stream::State;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tracing::{Instrument, debug, info, warn};
 
+use super::h1::H1Body;
 use super::{Handler, Options, Stats};
 use crate::body::{BodyMsg, Incoming};
 use crate::io::{Output, Pulled};
@@ -28,6 +31,8 @@ use crate::io::{Output, Pulled};
 /// Octets a handler may have queued (in this task or the core) per stream
 /// before it waits for them to be written.
 const STREAM_BUDGET: usize = 256 * 1024;
+/// Octets of an upgraded request's HTTP/1.1 body read ahead of its handler.
+const H1_BODY_BUDGET: usize = 256 * 1024;
 /// Largest piece a handler hands over at once.
 const CHUNK: usize = 64 * 1024;
 
@@ -130,9 +135,9 @@ struct StreamCtx {
 pub(crate) struct Start {
     /// Bytes already read (after an HTTP/1.1 upgrade request, or sniffed).
     pub(crate) prefix: BytesMut,
-    /// The HTTP/1.1 request of an `Upgrade: h2c` handshake, already encoded
-    /// as a HEADERS frame for stream 1 (RFC 7540 §3.2).
-    pub(crate) upgrade: Option<Bytes>,
+    /// After an `Upgrade: h2c` handshake (RFC 7540 §3.2): the core, made
+    /// with the request as stream 1, and that request's HTTP/1.1 body.
+    pub(crate) upgrade: Option<(Box<Connection>, Option<H1Body>)>,
 }
 
 pub(crate) struct Driver {
@@ -145,7 +150,16 @@ pub(crate) struct Driver {
     peer: Option<SocketAddr>,
     secure: bool,
     out: Output,
-    inject: Option<Bytes>,
+    /// The upgraded request's body, still arriving in HTTP/1.1 framing
+    /// before the client's preface; delivered to stream 1's body.
+    h1_body: Option<H1Body>,
+    /// Octets of that body delivered but not yet read by the handler.
+    h1_unread: usize,
+    /// Stream 1's body comes from HTTP/1.1 (outside HTTP/2 flow control).
+    h1_stream: bool,
+    /// After the 101: only our SETTINGS go out until the client's preface
+    /// arrives (clients such as curl buffer little after the 101 head).
+    upgrade_hold: Option<bool>,
     /// Streams whose response is complete while the client still sends a
     /// request body nobody reads.
     unread: Vec<StreamId>,
@@ -170,7 +184,10 @@ impl Driver {
             peer,
             secure,
             out: Output::new(),
-            inject: None,
+            h1_body: None,
+            h1_unread: 0,
+            h1_stream: false,
+            upgrade_hold: None,
             unread: Vec::new(),
         }
     }
@@ -188,13 +205,24 @@ impl Driver {
         let (mut rd, mut wr) = tokio::io::split(io);
         let mut rbuf = BytesMut::with_capacity(64 * 1024);
         rbuf.extend_from_slice(&start.prefix);
-        self.inject = start.upgrade;
+        if let Some((conn, body)) = start.upgrade {
+            self.conn = *conn;
+            self.h1_stream = body.is_some();
+            self.upgrade_hold = Some(false);
+            self.h1_body = body;
+        }
         let started = Instant::now();
+        // The handshake deadline counts from here, or from the last progress
+        // of an upgraded request's body (the preface comes after it).
+        let mut handshake_from = started;
         let mut idle_since = Some(started);
         let mut read_open = true;
         let mut phase_seen = Phase::Running;
         // Since when an incomplete frame has sat in the read buffer.
         let mut partial_since: Option<Instant> = None;
+        // An upgraded request (stream 1) gets its body channel before the
+        // body octets read with its head are fed.
+        self.process_events();
         if !rbuf.is_empty() {
             self.feed(&mut rbuf);
         }
@@ -226,7 +254,7 @@ impl Driver {
                 }
             };
             if !self.conn.is_ready() {
-                min(started.checked_add(self.opts.handshake_timeout));
+                min(handshake_from.checked_add(self.opts.handshake_timeout));
             }
             if rbuf.is_empty() || !read_open {
                 partial_since = None;
@@ -243,7 +271,13 @@ impl Driver {
             if rbuf.capacity() - rbuf.len() < 16 * 1024 {
                 rbuf.reserve(64 * 1024);
             }
-            let can_read = read_open && self.conn.wants_read();
+            let can_read = read_open
+                && if self.h1_body.is_some() {
+                    // Backpressure: the handler reads the body first.
+                    self.h1_unread < H1_BODY_BUDGET
+                } else {
+                    self.conn.wants_read()
+                };
             let out = &self.out;
             tokio::select! {
                 biased;
@@ -272,6 +306,9 @@ impl Driver {
                             self.out.clear();
                         }
                         Ok(_) => {
+                            if self.h1_body.is_some() {
+                                handshake_from = Instant::now();
+                            }
                             let before = rbuf.len();
                             self.feed(&mut rbuf);
                             if rbuf.len() < before || rbuf.is_empty() {
@@ -291,7 +328,7 @@ impl Driver {
                         debug!("incomplete frame timeout");
                         self.conn.close(ErrorCode::ProtocolError, "incomplete frame timeout");
                         partial_since = None;
-                    } else if !self.conn.is_ready() && now >= started + self.opts.handshake_timeout {
+                    } else if !self.conn.is_ready() && now >= handshake_from + self.opts.handshake_timeout {
                         debug!("handshake timeout");
                         self.conn.close(ErrorCode::SettingsTimeout, "handshake timeout");
                     } else if let (Some(since), Some(idle)) = (idle_since, self.opts.idle_timeout) {
@@ -325,29 +362,46 @@ impl Driver {
             .fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Feeds the core, splicing in the upgrade request once the client's
-    /// preface and first SETTINGS frame are there.
+    /// Feeds the core; first, an upgraded request's HTTP/1.1 body.
     fn feed(&mut self, rbuf: &mut BytesMut) {
-        if let Some(inject) = &self.inject {
-            let p = PREFACE.len();
-            if rbuf.len() < p + 9 {
-                return;
+        if let Some(body) = &mut self.h1_body {
+            loop {
+                match body.decode(rbuf) {
+                    Ok(Some(data)) => {
+                        let n = data.len();
+                        let tx = self
+                            .streams
+                            .get(&UPGRADE_STREAM)
+                            .and_then(|c| c.body_tx.as_ref());
+                        if tx.is_some_and(|tx| tx.send(BodyMsg::Data(data)).is_ok()) {
+                            self.h1_unread += n;
+                        }
+                    }
+                    Ok(None) if body.is_done() => {
+                        self.h1_body = None;
+                        self.conn.upgrade_body_done(Instant::now());
+                        if let Some(ctx) = self.streams.get_mut(&UPGRADE_STREAM) {
+                            ctx.body_tx = None;
+                        }
+                        self.maybe_forget(UPGRADE_STREAM);
+                        break;
+                    }
+                    Ok(None) => return,
+                    Err(why) => {
+                        debug!(why, "malformed HTTP/1.1 body of the upgraded request");
+                        self.h1_body = None;
+                        if let Some(ctx) = self.streams.get_mut(&UPGRADE_STREAM) {
+                            if let Some(tx) = ctx.body_tx.take() {
+                                let _ = tx.send(BodyMsg::Error(why.to_owned()));
+                            }
+                        }
+                        rbuf.clear();
+                        self.conn
+                            .close(ErrorCode::ProtocolError, "malformed HTTP/1.1 request body");
+                        return;
+                    }
+                }
             }
-            let len = (usize::from(rbuf[p]) << 16)
-                | (usize::from(rbuf[p + 1]) << 8)
-                | usize::from(rbuf[p + 2]);
-            if &rbuf[..p] == PREFACE && rbuf.len() < p + 9 + len {
-                return;
-            }
-            let split = if &rbuf[..p] == PREFACE {
-                p + 9 + len
-            } else {
-                0
-            };
-            let rest = rbuf.split_off(split);
-            rbuf.extend_from_slice(inject);
-            rbuf.extend_from_slice(&rest);
-            self.inject = None;
         }
         self.conn.recv(rbuf, Instant::now());
     }
@@ -363,6 +417,15 @@ impl Driver {
     fn transmit(&mut self) {
         self.flush_pending();
         while self.out.has_room() && self.conn.wants_write() {
+            if let Some(sent) = self.upgrade_hold {
+                if self.conn.is_ready() || self.conn.close_reason().is_some() {
+                    self.upgrade_hold = None;
+                } else if sent {
+                    break;
+                } else {
+                    self.upgrade_hold = Some(true);
+                }
+            }
             match self.out.pull(&mut self.conn, Instant::now()) {
                 Pulled::Nothing => break,
                 Pulled::Frames => {}
@@ -533,6 +596,7 @@ impl Driver {
             } => {
                 debug!(last = last_stream_id.get(), %code, "GOAWAY received");
                 self.stats.goaways_received.fetch_add(1, Ordering::Relaxed);
+                self.stats.goaways_received_by.add(code);
             }
             Event::Closed { error } => {
                 debug!(%error, "connection closed");
@@ -542,6 +606,7 @@ impl Driver {
                 {
                     if *initiator == Initiator::Local {
                         self.stats.goaways_sent.fetch_add(1, Ordering::Relaxed);
+                        self.stats.goaways_sent_by.add(*code);
                         if *code != ErrorCode::NoError {
                             self.stats.connection_errors.fetch_add(1, Ordering::Relaxed);
                         }
@@ -587,6 +652,8 @@ impl Driver {
                 }
             }
         }
+        // An upgraded request's body arrives in HTTP/1.1 framing.
+        let end_stream = end_stream && !(id == UPGRADE_STREAM && self.h1_body.is_some());
         let (body, body_tx) = if end_stream {
             (Incoming::empty(), None)
         } else {
@@ -663,6 +730,10 @@ impl Driver {
                     ctx.credit.close();
                 }
                 let _ = self.conn.reset(id, code);
+            }
+            Cmd::Release(id, n) if id == UPGRADE_STREAM && self.h1_stream => {
+                // Not HTTP/2 flow-controlled: only our read budget.
+                self.h1_unread = self.h1_unread.saturating_sub(n);
             }
             Cmd::Release(id, n) => self.conn.release_capacity(id, n),
             Cmd::Push(id, head, reply) => {

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use http_body::Body;
+use ropewalk_proto::error::ErrorCode;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -102,6 +103,8 @@ pub struct Stats {
     pub(crate) pushes: AtomicU64,
     pub(crate) goaways_sent: AtomicU64,
     pub(crate) connection_errors: AtomicU64,
+    pub(crate) goaways_sent_by: CodeCounts,
+    pub(crate) goaways_received_by: CodeCounts,
 }
 
 macro_rules! getters {
@@ -130,6 +133,59 @@ getters! {
     pushes: "Responses pushed (PUSH_PROMISE sent).",
     goaways_sent: "Connections we closed with a final GOAWAY (graceful or not).",
     connection_errors: "Connections we closed with an error code (peer protocol errors, timeouts, limits).",
+}
+
+impl Stats {
+    /// Final GOAWAYs we sent, by error code (why we closed: NO_ERROR for a
+    /// graceful close, PROTOCOL_ERROR, ENHANCE_YOUR_CALM for a tripped
+    /// limit, SETTINGS_TIMEOUT, …).
+    pub fn goaways_sent_by_code(&self) -> &CodeCounts {
+        &self.goaways_sent_by
+    }
+
+    /// GOAWAYs received, by the peer's error code.
+    pub fn goaways_received_by_code(&self) -> &CodeCounts {
+        &self.goaways_received_by
+    }
+}
+
+/// Counters by HTTP/2 error code (RFC 9113 §7), with one more for codes
+/// RFC 9113 does not define.
+#[derive(Debug, Default)]
+pub struct CodeCounts([AtomicU64; 15]);
+
+impl CodeCounts {
+    const UNKNOWN: usize = 14;
+
+    fn slot(code: ErrorCode) -> usize {
+        match code.as_u32() {
+            c @ 0..=0xd => c as usize,
+            _ => Self::UNKNOWN,
+        }
+    }
+
+    pub(crate) fn add(&self, code: ErrorCode) {
+        self.0[Self::slot(code)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The count for `code` (all undefined codes share one count).
+    pub fn get(&self, code: ErrorCode) -> u64 {
+        self.0[Self::slot(code)].load(Ordering::Relaxed)
+    }
+
+    /// The codes counted at least once, with their counts; all undefined
+    /// codes are summed under `ErrorCode::from_u32(0xe)`.
+    pub fn nonzero(&self) -> Vec<(ErrorCode, u64)> {
+        (0..15u32)
+            .map(|c| {
+                (
+                    ErrorCode::from_u32(c),
+                    self.0[c as usize].load(Ordering::Relaxed),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
 }
 
 /// An HTTP/2 server around one service.
@@ -320,7 +376,7 @@ impl Server {
         // A connection still starting is dropped at once on shutdown.
         let mut watch_phase = phase.clone();
         let sniffed = tokio::select! {
-            r = h1::sniff(&mut io, self.opts.handshake_timeout, !secure) => r,
+            r = h1::sniff(&mut io, self.opts.handshake_timeout, !secure, &self.opts.h2) => r,
             _ = watch_phase.wait_for(|p| *p != Phase::Running) => return,
         };
         let start = match sniffed {
@@ -328,9 +384,9 @@ impl Server {
                 prefix,
                 upgrade: None,
             },
-            Ok(Sniffed::Upgrade { headers, rest }) => Start {
+            Ok(Sniffed::Upgrade { conn, body, rest }) => Start {
                 prefix: rest,
-                upgrade: Some(headers),
+                upgrade: Some((conn, body)),
             },
             Ok(Sniffed::Done) => {
                 self.stats.http1_answered.fetch_add(1, Ordering::Relaxed);
