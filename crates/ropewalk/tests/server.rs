@@ -404,6 +404,40 @@ async fn service_fn_handler() {
     s.shutdown().await;
 }
 
+/// Handlers answering at once and handlers that wait, with and without
+/// `Options::spawn_handlers`: every answer arrives, in any order, on one
+/// connection, and a waiting handler does not hold up a quick one.
+#[tokio::test]
+async fn quick_and_waiting_handlers_with_and_without_spawn_handlers() {
+    for spawn_handlers in [false, true] {
+        let router = ropewalk::demo::router(None).unwrap();
+        let opts = Options {
+            spawn_handlers,
+            ..Options::default()
+        };
+        let s = spawn(router, false, opts).await;
+        let mut c = s.client().await;
+        c.ready().await.unwrap();
+        let slow = c.send_request(get(&s.url("/slow?ms=400")));
+        let slow = tokio::spawn(slow);
+        let t0 = Instant::now();
+        for _ in 0..20 {
+            let (p, b, _) = fetch(&mut c, get(&s.url("/hello"))).await;
+            assert_eq!(p.status, 200);
+            assert_eq!(&b[..], HELLO.as_bytes());
+        }
+        assert!(
+            t0.elapsed() < Duration::from_millis(400),
+            "quick answers waited"
+        );
+        let resp = slow.await.unwrap().unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(s.stats.streams_total(), 21);
+        drop(c);
+        s.shutdown().await;
+    }
+}
+
 fn _assert_types(_: BoxBody) {}
 
 /// When the client cancels a request (RST_STREAM CANCEL), the handler task

@@ -233,6 +233,10 @@ impl Driver {
                 self.feed(&mut rbuf);
             }
             self.process_events();
+            // Answers of handlers polled inline are already queued.
+            while let Ok(cmd) = cmd_rx.try_recv() {
+                self.on_cmd(cmd);
+            }
             self.fill_output();
             if self.conn.is_closed() && self.out.is_empty() {
                 break;
@@ -547,8 +551,9 @@ impl Driver {
                 if let Some(ctx) = self.streams.get_mut(&stream) {
                     if let Some(tx) = &ctx.body_tx {
                         delivered = n == 0 || tx.send(BodyMsg::Data(data)).is_ok();
-                        if !delivered {
-                            ctx.body_tx = None;
+                        if !delivered && ctx.handler_done && !self.unread.contains(&stream) {
+                            // Answered, and the body was dropped unread.
+                            self.unread.push(stream);
                         }
                     }
                     if end_stream {
@@ -698,7 +703,25 @@ impl Driver {
             self.peer,
             self.stats.clone(),
         );
-        let handle = tokio::spawn(task.instrument(span));
+        let mut task = Box::pin(task.instrument(span));
+        if !self.opts.spawn_handlers {
+            // The first poll runs here: a handler that answers at once (most
+            // do) costs no task, no wake-up of this task, and its answer
+            // leaves in the same write as its neighbours'. One that waits is
+            // moved to its own task, whose first poll registers its wakers.
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                task.as_mut().poll(&mut cx)
+            }));
+            match polled {
+                Ok(std::task::Poll::Ready(())) => return,
+                Ok(std::task::Poll::Pending) => {}
+                // The handler's guard counted the panic and, dropped with
+                // the future, resets the stream.
+                Err(_) => return,
+            }
+        }
+        let handle = tokio::spawn(task);
         if let Some(ctx) = self.streams.get_mut(&id) {
             ctx.task = Some(handle.abort_handle());
         }

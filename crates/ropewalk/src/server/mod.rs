@@ -73,6 +73,15 @@ pub struct Options {
     /// After a graceful shutdown starts, connections still open after this
     /// long are closed. Default 30 s.
     pub drain_timeout: Duration,
+    /// Give every request's handler its own task from the start. By
+    /// default (`false`) a handler's first poll runs on its connection's
+    /// task, and only a handler that has to wait moves to a task of its
+    /// own: most answers then cost no spawn and leave in one write with
+    /// their neighbours. A handler that blocks or computes for long before
+    /// its first `.await` holds up its connection's other streams in the
+    /// meantime; set this for such handlers (or use
+    /// `tokio::task::spawn_blocking` in them, as anywhere in tokio).
+    pub spawn_handlers: bool,
 }
 
 impl Default for Options {
@@ -84,6 +93,7 @@ impl Default for Options {
             frame_timeout: Some(Duration::from_secs(20)),
             idle_timeout: Some(Duration::from_secs(300)),
             drain_timeout: Duration::from_secs(30),
+            spawn_handlers: false,
         }
     }
 }
