@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use ropewalk::server::{Options, Server};
 use tokio::sync::watch;
 
+mod logging;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "ropewalk",
@@ -102,13 +104,7 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let _log = logging::init("info");
     match cli.command {
         Command::Serve(args) => {
             let mut rt = tokio::runtime::Builder::new_multi_thread();
