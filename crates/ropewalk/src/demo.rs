@@ -248,7 +248,18 @@ async fn slow(req: Request<Incoming>) -> Response<BoxBody> {
     plain(StatusCode::OK, format!("slept {ms} ms\n"))
 }
 
-/// The `/big` body: generated 16 KiB at a time.
+/// Largest piece of a `/big` body.
+const BIG_CHUNK: u64 = 64 * 1024;
+
+/// `big_byte(0..)` for one chunk from any offset: the pattern repeats
+/// every 251 octets, so each chunk is a slice of this (no copy, no
+/// per-octet work per request).
+static BIG_PATTERN: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(|| {
+    let len = BIG_CHUNK + 251;
+    Bytes::from((0..len).map(big_byte).collect::<Vec<u8>>())
+});
+
+/// The `/big` body: generated 64 KiB at a time.
 struct Generated {
     offset: u64,
     size: u64,
@@ -265,11 +276,12 @@ impl Body for Generated {
         if self.offset >= self.size {
             return Poll::Ready(None);
         }
-        let n = (self.size - self.offset).min(16 * 1024);
-        let start = self.offset;
-        let chunk: Vec<u8> = (start..start + n).map(big_byte).collect();
+        let n = (self.size - self.offset).min(BIG_CHUNK);
+        // Octet `offset + j` is big_byte(offset + j) = pattern[offset % 251 + j].
+        let from = (self.offset % 251) as usize;
+        let chunk = BIG_PATTERN.slice(from..from + n as usize);
         self.offset += n;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))))
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
     }
 
     fn is_end_stream(&self) -> bool {
