@@ -85,7 +85,6 @@ impl Connection {
     /// allows (RFC 9113 §5.1.2).
     pub(super) fn open_queued(&mut self) {
         while let Some(&id) = self.queued_open.front() {
-            let active = self.streams.active(self.role.is_client(), true) as u64;
             // Until the peer's SETTINGS arrive its limit is unknown (RFC 9113
             // §6.5.2: initially unlimited); assume the recommended 100.
             let limit = if self.got_peer_settings {
@@ -93,7 +92,10 @@ impl Connection {
             } else {
                 self.peer.max_concurrent.min(INITIAL_MAX_SEND_STREAMS)
             };
-            if active >= u64::from(limit) {
+            if self
+                .streams
+                .active_at_least(self.role.is_client(), true, limit)
+            {
                 return;
             }
             self.queued_open.pop_front();
@@ -181,11 +183,11 @@ impl Connection {
             .streams
             .get(id)
             .is_some_and(|s| s.state == State::ReservedLocal)
+            && self
+                .streams
+                .active_at_least(self.role.is_client(), true, self.peer.max_concurrent)
         {
-            let active = self.streams.active(self.role.is_client(), true) as u64;
-            if active >= u64::from(self.peer.max_concurrent) {
-                return Err(UserError::ConcurrencyLimit);
-            }
+            return Err(UserError::ConcurrencyLimit);
         }
         let s = self
             .streams

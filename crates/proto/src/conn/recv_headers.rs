@@ -312,8 +312,11 @@ impl Connection {
             }
         };
         // RFC 9113 §5.1.2: over our SETTINGS_MAX_CONCURRENT_STREAMS.
-        let active = self.streams.active(self.role.is_client(), false) as u64;
-        if active >= u64::from(self.config.max_concurrent_streams) {
+        if self.streams.active_at_least(
+            self.role.is_client(),
+            false,
+            self.config.max_concurrent_streams,
+        ) {
             self.send_rst(
                 id,
                 ErrorCode::RefusedStream,

@@ -164,6 +164,15 @@ impl Store {
             .count()
     }
 
+    /// Whether at least `limit` streams are active (as [`active`]); O(1)
+    /// unless there are that many live streams at all.
+    ///
+    /// [`active`]: Store::active
+    pub(crate) fn active_at_least(&self, local_is_client: bool, local: bool, limit: u32) -> bool {
+        // Active streams are live streams.
+        self.live.len() >= limit as usize && self.active(local_is_client, local) >= limit as usize
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.live.len()
     }
