@@ -29,6 +29,9 @@ async fn hello_on(tls: bool) {
     assert_eq!(parts.status, StatusCode::OK);
     assert_eq!(parts.version, Version::HTTP_2);
     assert_eq!(parts.headers["content-type"], "text/plain");
+    // RFC 9110 §6.6.1: an origin server with a clock sends Date.
+    let date = parts.headers["date"].to_str().unwrap();
+    assert!(date.ends_with(" GMT") && date.len() == 29, "{date}");
     assert_eq!(&b[..], HELLO.as_bytes());
     assert_eq!(b.len(), 13);
     s.shutdown().await;

@@ -851,8 +851,9 @@ async fn handle(
             return;
         }
     };
-    let (parts, body) = resp.into_parts();
+    let (mut parts, body) = resp.into_parts();
     let status = parts.status;
+    super::date::ensure(&mut parts.headers, status);
     let head = ResponseHead::from_parts(parts);
     let mut sent: u64 = 0;
     let no_body = method == http::Method::HEAD

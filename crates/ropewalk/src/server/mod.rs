@@ -14,6 +14,7 @@
 //! # }
 //! ```
 
+mod date;
 pub(crate) mod driver;
 pub(crate) mod h1;
 
