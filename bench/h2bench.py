@@ -553,11 +553,14 @@ def client_bench(env: Env, args, scale: float, timeout: float) -> list[dict]:
                 elif cl == "hyper-client":
                     argv = [str(env.bins["hyper-client"]), "-n", str(n), "-m", "100", url]
                 else:
-                    if not args.ropewalk_client_cmd:
-                        row["error"] = "ropewalk-client: not available (no ropewalk client command yet; pass --ropewalk-client-cmd)"
+                    # Default: bench/ropewalk-client (built with the bench workspace), the same
+                    # arguments and output line as hyper-client.
+                    cmd = args.ropewalk_client_cmd or (str(env.bins["ropewalk-client"]) + " -n {n} -m {m} {url}")
+                    argv = cmd.format(n=n, m=100, url=url).split()
+                    if not Path(argv[0]).exists():
+                        row["error"] = f"ropewalk-client: not available (no binary at {argv[0]})"
                         results.append(row)
                         continue
-                    argv = args.ropewalk_client_cmd.format(n=n, m=100, url=url).split()
                 ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 cpu0 = srv.cpu_seconds()
                 try:
@@ -643,8 +646,8 @@ def main() -> int:
     ap.add_argument("--client", action="store_true", help="also run the client-side comparison against nghttpd")
     ap.add_argument("--client-only", action="store_true", help="run only the client-side comparison")
     ap.add_argument("--ropewalk-client-cmd",
-                    help="command template for ropewalk's client, e.g. 'target/release/ropewalk load -n {n} -m {m} {url}'; "
-                         "it must print 'ok=N failed=N ... req_per_s=F'")
+                    help="command template for ropewalk's client (default: bench/target/release/ropewalk-client "
+                         "-n {n} -m {m} {url}); it must print 'ok=N failed=N ... req_per_s=F'")
     ap.add_argument("--criterion", action="store_true",
                     help="also run `cargo bench -p ropewalk-hpack` and `cargo bench -p ropewalk-proto`")
     ap.add_argument("--criterion-only", action="store_true", help="run only the criterion suites")
@@ -696,6 +699,7 @@ def main() -> int:
     unavailable: dict[str, str] = {}
     bins: dict[str, Path] = {"hyper": BENCH / "target" / "release" / "hyper-server",
                              "hyper-client": BENCH / "target" / "release" / "hyper-client",
+                             "ropewalk-client": BENCH / "target" / "release" / "ropewalk-client",
                              "ropewalk": args.ropewalk_bin or ROOT / "target" / "release" / "ropewalk"}
     if not args.no_build:
         ok, why = cargo_build(BENCH, [], "build-bench.log")

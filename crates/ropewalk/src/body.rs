@@ -1,5 +1,6 @@
-//! HTTP bodies: [`Incoming`] (a request body as it arrives from the peer)
-//! and a few response bodies ([`Full`], [`channel`], [`BoxBody`]).
+//! HTTP bodies: [`Incoming`] (a body as it arrives from the peer: a
+//! request body on the server, a response body on the client) and a few
+//! bodies to send ([`Full`], [`channel`], [`BoxBody`]).
 
 use std::fmt;
 use std::pin::Pin;
@@ -12,6 +13,34 @@ use ropewalk_proto::frame::StreamId;
 use tokio::sync::mpsc;
 
 use crate::server::driver::Cmd;
+
+/// Where an [`Incoming`] body gives back flow-control capacity: the
+/// connection task that owns the stream (server or client).
+#[derive(Debug, Clone)]
+pub(crate) enum Releaser {
+    Server(mpsc::UnboundedSender<Cmd>),
+    Client(mpsc::UnboundedSender<crate::client::conn::Cmd>),
+}
+
+impl Releaser {
+    fn release(&self, id: StreamId, n: usize) {
+        // A closed channel means the connection is gone: nothing to release.
+        match self {
+            Releaser::Server(tx) => {
+                let _ = tx.send(Cmd::Release(id, n));
+            }
+            Releaser::Client(tx) => {
+                let _ = tx.send(crate::client::conn::Cmd::Release(id, n));
+            }
+        }
+    }
+}
+
+impl From<mpsc::UnboundedSender<Cmd>> for Releaser {
+    fn from(tx: mpsc::UnboundedSender<Cmd>) -> Releaser {
+        Releaser::Server(tx)
+    }
+}
 
 /// A boxed error, as handlers and bodies return them.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -48,7 +77,7 @@ pub struct BodyError(pub String);
 
 impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "request body failed: {}", self.0)
+        write!(f, "body failed: {}", self.0)
     }
 }
 
@@ -62,7 +91,8 @@ pub(crate) enum BodyMsg {
     Error(String),
 }
 
-/// A request body streamed from the peer.
+/// A body streamed from the peer: the request body in a server handler,
+/// the response body a [`Client`](crate::client::Client) returns.
 ///
 /// Data arrives as the peer sends it; the peer may send only as much as
 /// the stream's flow-control window allows, and polling data out of this
@@ -71,12 +101,14 @@ pub(crate) enum BodyMsg {
 pub struct Incoming {
     inner: Option<Inner>,
     content_length: Option<u64>,
+    /// Content decoding (client responses only, when asked for).
+    decoder: Option<Box<crate::client::decode::Decode>>,
 }
 
 struct Inner {
     id: StreamId,
     rx: mpsc::UnboundedReceiver<BodyMsg>,
-    cmds: mpsc::UnboundedSender<Cmd>,
+    cmds: Releaser,
 }
 
 impl fmt::Debug for Incoming {
@@ -94,45 +126,37 @@ impl Incoming {
         Incoming {
             inner: None,
             content_length: Some(0),
+            decoder: None,
         }
     }
 
     pub(crate) fn new(
         id: StreamId,
         rx: mpsc::UnboundedReceiver<BodyMsg>,
-        cmds: mpsc::UnboundedSender<Cmd>,
+        cmds: impl Into<Releaser>,
         content_length: Option<u64>,
     ) -> Incoming {
         Incoming {
-            inner: Some(Inner { id, rx, cmds }),
+            inner: Some(Inner {
+                id,
+                rx,
+                cmds: cmds.into(),
+            }),
             content_length,
+            decoder: None,
         }
     }
-}
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // Data that arrived but was never read still holds flow-control
-        // window: give it back, and make later data be released at once.
-        self.rx.close();
-        let mut n = 0;
-        while let Ok(msg) = self.rx.try_recv() {
-            if let BodyMsg::Data(d) = msg {
-                n += d.len();
-            }
-        }
-        if n > 0 {
-            let _ = self.cmds.send(Cmd::Release(self.id, n));
-        }
+    /// Decodes the body's content coding as it is read (client responses).
+    pub(crate) fn with_decoder(mut self, decoder: crate::client::decode::Decode) -> Incoming {
+        self.decoder = Some(Box::new(decoder));
+        self.content_length = None;
+        self
     }
-}
 
-impl Body for Incoming {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
+    /// The body as the peer sent it, content coding untouched.
+    pub(crate) fn poll_raw(
+        &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let Some(inner) = self.inner.as_mut() else {
@@ -143,7 +167,7 @@ impl Body for Incoming {
             Poll::Ready(Some(BodyMsg::Data(data))) => {
                 if !data.is_empty() {
                     // Reading releases flow-control capacity.
-                    let _ = inner.cmds.send(Cmd::Release(inner.id, data.len()));
+                    inner.cmds.release(inner.id, data.len());
                 }
                 if let Some(n) = self.content_length.as_mut() {
                     *n = n.saturating_sub(data.len() as u64);
@@ -164,9 +188,48 @@ impl Body for Incoming {
             }
         }
     }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Data that arrived but was never read still holds flow-control
+        // window: give it back, and make later data be released at once.
+        self.rx.close();
+        let mut n = 0;
+        while let Ok(msg) = self.rx.try_recv() {
+            if let BodyMsg::Data(d) = msg {
+                n += d.len();
+            }
+        }
+        if n > 0 {
+            self.cmds.release(self.id, n);
+        }
+    }
+}
+
+impl Body for Incoming {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        match this.decoder.take() {
+            None => this.poll_raw(cx),
+            Some(mut d) => {
+                let res = d.poll_decoded(this, cx);
+                if !d.is_done() {
+                    this.decoder = Some(d);
+                }
+                res
+            }
+        }
+    }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_none()
+        self.inner.is_none() && self.decoder.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

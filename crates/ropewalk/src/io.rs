@@ -62,6 +62,17 @@ impl Output {
 
     /// Takes one frame (or a batch of control frames) from the core.
     pub(crate) fn pull(&mut self, conn: &mut Connection, now: Instant) -> Pulled {
+        self.pull_tap(conn, now, |_| {})
+    }
+
+    /// [`pull`](Self::pull), showing `tap` every buffer queued, in order
+    /// (the client's frame log reads the octets it sends this way).
+    pub(crate) fn pull_tap(
+        &mut self,
+        conn: &mut Connection,
+        now: Instant,
+        mut tap: impl FnMut(&[u8]),
+    ) -> Pulled {
         let before = self.hdr.len();
         match conn.poll_transmit(now, &mut self.hdr) {
             Some(payload) => {
@@ -77,8 +88,10 @@ impl Output {
                 let len = payload.len();
                 let head = self.hdr.split().freeze();
                 self.queued += head.len() + len;
+                tap(&head);
                 self.queue.push_back(head);
                 if len > 0 {
+                    tap(&payload);
                     self.queue.push_back(payload);
                     Pulled::Data { stream, len }
                 } else {
@@ -90,6 +103,7 @@ impl Output {
                 if !self.hdr.is_empty() {
                     let head = self.hdr.split().freeze();
                     self.queued += head.len();
+                    tap(&head);
                     self.queue.push_back(head);
                 }
                 if wrote {

@@ -1,11 +1,16 @@
-//! ropewalk: an HTTP/2 server on tokio over the sans-I/O
+//! ropewalk: an HTTP/2 server and client on tokio over the sans-I/O
 //! [`ropewalk_proto`] connection core.
 //!
 //! * [`server`]: accept loops (h2c with prior knowledge or the HTTP/1.1
 //!   Upgrade, TLS with ALPN `h2`), one driver task per connection, one task
 //!   per request, graceful shutdown.
-//! * [`body`]: [`Incoming`] request bodies (reading releases
-//!   flow-control capacity) and response body helpers.
+//! * [`client`]: the client: a connection pool (one connection per origin,
+//!   multiplexed), TLS with ALPN `h2` and certificate verification, h2c,
+//!   retries of requests the server did not process, decompression, push;
+//!   [`get`] and [`blocking::get`] fetch a URL in one call.
+//! * [`body`]: [`Incoming`] bodies (request bodies on the server, response
+//!   bodies on the client; reading releases flow-control capacity) and
+//!   body helpers.
 //! * [`router`]: exact and prefix routes, redirects, text, static files.
 //! * [`compress`]: gzip/br/zstd response compression from `accept-encoding`.
 //! * [`tls`]: rustls server configuration, PEM loading, a self-signed
@@ -40,7 +45,9 @@
 //! # }
 //! ```
 
+pub mod blocking;
 pub mod body;
+pub mod client;
 pub mod compress;
 pub mod demo;
 mod io;
@@ -49,5 +56,6 @@ pub mod server;
 pub mod tls;
 
 pub use body::Incoming;
+pub use client::{Client, get};
 pub use router::Router;
 pub use server::{Options, Server, service_fn};
