@@ -6,6 +6,7 @@
 #   ONLY=rapid-reset,hpack-bomb interop/attacks/run.sh
 #   SERVER=nghttpd interop/attacks/run.sh       # compare with nghttpd (report only, never fails)
 #   JSON=/tmp/attacks.json interop/attacks/run.sh
+#   SERVE_ARGS="--workers 1" interop/attacks/run.sh   # extra `ropewalk serve` flags
 #
 # Extra arguments are passed to ropewalk-attacks (e.g. --attackers 4).
 set -euo pipefail
@@ -16,8 +17,12 @@ DURATION="${DURATION:-3s}"
 SERVER="${SERVER:-ropewalk}"
 
 echo "== building" >&2
-cargo build --release -p ropewalk-cli -p ropewalk-attacks >&2
-ATTACKS="$ROOT/target/release/ropewalk-attacks"
+cargo build --release --locked -p ropewalk-cli -p ropewalk-attacks >&2
+# The target directory as cargo sees it (honours CARGO_TARGET_DIR and
+# .cargo/config), as scripts/test.sh finds it.
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+ATTACKS="$TARGET_DIR/release/ropewalk-attacks"
 
 free_port() {
     if command -v python3 >/dev/null; then
@@ -32,7 +37,7 @@ WORK=""
 
 case "$SERVER" in
 ropewalk)
-    "$ROOT/target/release/ropewalk" serve --plain "127.0.0.1:$PORT" --tls none >"$LOG" 2>&1 &
+    "$TARGET_DIR/release/ropewalk" serve --plain "127.0.0.1:$PORT" --tls none ${SERVE_ARGS:-} >"$LOG" 2>&1 &
     ;;
 nghttpd)
     command -v nghttpd >/dev/null || { echo "nghttpd not installed (apt-get install nghttp2-server)" >&2; exit 2; }

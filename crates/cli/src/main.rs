@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use ropewalk::server::{Options, Server};
 use tokio::sync::watch;
 
+mod get;
 mod logging;
 
 #[derive(Parser, Debug)]
@@ -28,6 +29,9 @@ enum Command {
     /// Serve the demo site over HTTP/2 (TLS with ALPN h2, and cleartext h2c).
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+    /// Fetch URLs over HTTP/2 (h2 over TLS, or h2c), curl-style.
+    #[command(after_help = get::GET_EXAMPLES)]
+    Get(get::GetArgs),
 }
 
 const SERVE_EXAMPLES: &str = "\
@@ -100,12 +104,22 @@ struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     drain_timeout: u64,
+    /// KiB of response data one connection may hold unwritten (slow readers).
+    #[arg(long, value_name = "KIB", default_value_t = 1024)]
+    max_buffered_per_connection: usize,
+    /// MiB of response data all connections together may hold unwritten.
+    #[arg(long, value_name = "MIB", default_value_t = 128)]
+    max_buffered_total: usize,
+    /// Seconds a header block (HEADERS + CONTINUATION frames) may take to complete.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    header_block_timeout: u64,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let _log = logging::init("info");
     match cli.command {
+        Command::Get(args) => get::run(args),
         Command::Serve(args) => {
             let mut rt = tokio::runtime::Builder::new_multi_thread();
             rt.enable_all();
@@ -142,8 +156,11 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         frame_timeout: (args.frame_timeout > 0).then(|| Duration::from_secs(args.frame_timeout)),
         idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
         drain_timeout: drain,
+        max_buffered_per_connection: args.max_buffered_per_connection.max(1).saturating_mul(1024),
+        max_buffered_total: args.max_buffered_total.max(1).saturating_mul(1 << 20),
         ..Options::default()
     };
+    opts.h2.limits.header_block_timeout = Duration::from_secs(args.header_block_timeout.max(1));
     opts.h2.max_concurrent_streams = args.max_streams;
     opts.h2.shutdown_timeout = drain;
     let server = Server::new(router).with_options(opts);

@@ -80,6 +80,10 @@ pub enum Limit {
     PingRate,
     /// A stream stayed at a zero send window too long (CVE-2019-9517).
     ZeroWindowStall,
+    /// A header block (HEADERS or PUSH_PROMISE and its CONTINUATION frames)
+    /// was not completed in time: a slow trickle of individually complete
+    /// frames (RFC 9113 §10.5).
+    HeaderBlockTimeout,
 }
 
 impl Limit {
@@ -98,6 +102,7 @@ impl Limit {
             Limit::SettingsRate => "SETTINGS rate limit exceeded",
             Limit::PingRate => "PING rate limit exceeded",
             Limit::ZeroWindowStall => "zero-window stall timeout",
+            Limit::HeaderBlockTimeout => "header block timeout",
         }
     }
 }
@@ -149,11 +154,20 @@ pub struct Limits {
     /// How long a stream with data to send may sit at a zero (or negative)
     /// window before it is reset with CANCEL. Default: 30 s.
     pub zero_window_timeout: Duration,
+    /// How long a header block may take from its first frame (HEADERS or
+    /// PUSH_PROMISE without END_HEADERS) to the CONTINUATION frame that
+    /// ends it. A peer trickling small, individually complete frames never
+    /// leaves an incomplete frame in the read buffer, yet holds the
+    /// connection: nothing else may be sent in between (RFC 9113 §6.10),
+    /// so the connection ends with ENHANCE_YOUR_CALM (RFC 9113 §10.5).
+    /// Default: 10 s.
+    pub header_block_timeout: Duration,
     /// Octets the application may queue for sending on one stream.
     /// Default: 1 MiB.
     pub max_send_buffer_per_stream: usize,
-    /// Octets the application may queue for sending on the connection.
-    /// Default: 16 MiB.
+    /// Octets the application may queue for sending on the connection:
+    /// what a peer that stops reading (or keeps its windows shut) makes us
+    /// hold per connection (CVE-2019-9511, CVE-2019-9517). Default: 2 MiB.
     pub max_send_buffer: usize,
     /// Closed streams remembered for §5.1 handling of late frames.
     /// Default: 1000.
@@ -180,8 +194,9 @@ impl Default for Limits {
             settings_rate: RateLimit::new(100, ten),
             ping_rate: RateLimit::new(1000, ten),
             zero_window_timeout: Duration::from_secs(30),
+            header_block_timeout: Duration::from_secs(10),
             max_send_buffer_per_stream: 1 << 20,
-            max_send_buffer: 16 << 20,
+            max_send_buffer: 2 << 20,
             max_closed_streams: 1000,
             reset_grace_period: Duration::from_secs(5),
         }

@@ -665,3 +665,119 @@ fn send_buffer_full_stream_is_told_when_space_frees() {
         .send_data(sid(3), Bytes::from_static(b"x"), true)
         .unwrap();
 }
+
+/// A HEADERS frame without END_HEADERS for stream `id`.
+fn open_block(id: u32) -> Headers {
+    let mut h = Headers::new(sid(id), Bytes::from_static(b"\x82"));
+    h.set_end_headers(false);
+    h
+}
+
+#[test]
+fn header_block_timeout_default_is_bounded() {
+    // Issue #7: a slow header trickle is cut within seconds, not minutes,
+    // yet a real client (one flight of frames) is never near it.
+    let t = Limits::default().header_block_timeout;
+    assert!(
+        t >= Duration::from_secs(5) && t <= Duration::from_secs(30),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn header_block_timeout_trips_on_slow_continuations() {
+    // RFC 9113 §10.5: many individually complete CONTINUATION frames, each
+    // arriving well within any per-frame timeout, but the block never ends.
+    let mut p = Peer::server_ready(limited(|l| {
+        l.header_block_timeout = Duration::from_secs(10);
+        l.max_continuation_frames = 1000;
+    }));
+    p.send(open_block(1));
+    p.frames();
+    // The core asks to be woken for the deadline.
+    assert!(
+        p.conn
+            .next_timeout()
+            .is_some_and(|t| t <= p.now + Duration::from_secs(10))
+    );
+    for _ in 0..9 {
+        p.now += Duration::from_millis(1000);
+        p.send(cont(1, Bytes::from_static(b""), false));
+        let now = p.now;
+        p.conn.handle_timeout(now);
+    }
+    // 9 s in: still fine.
+    assert!(!p.conn.is_closed());
+    assert!(p.conn.close_reason().is_none());
+    p.expect_nothing();
+    p.advance(Duration::from_secs(1));
+    expect_calm(&mut p, Limit::HeaderBlockTimeout);
+}
+
+#[test]
+fn header_block_timeout_push_promise() {
+    // The same budget for a PUSH_PROMISE block received by a client.
+    let mut p = Peer::client_ready(
+        limited(|l| l.header_block_timeout = Duration::from_secs(3)).with_enable_push(true),
+    );
+    let req = p.conn.send_request(
+        ropewalk_proto::headers::RequestHead::new(
+            http::Method::GET,
+            "https://example.com/".parse().unwrap(),
+        ),
+        true,
+    );
+    let id = req.expect("request").get();
+    p.frames();
+    let block = p.block(&[
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/pushed"),
+    ]);
+    let mut pp = ropewalk_proto::frame::PushPromise::new(sid(id), sid(2), block.slice(..1));
+    pp.set_end_headers(false);
+    p.send(pp);
+    assert!(p.conn.close_reason().is_none());
+    p.advance(Duration::from_millis(2999));
+    assert!(p.conn.close_reason().is_none());
+    p.advance(Duration::from_millis(1));
+    expect_calm(&mut p, Limit::HeaderBlockTimeout);
+}
+
+#[test]
+fn header_block_completed_in_time_is_not_cut() {
+    let mut p = Peer::server_ready(limited(|l| {
+        l.header_block_timeout = Duration::from_secs(10)
+    }));
+    let block = p.block(&[
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/"),
+    ]);
+    let mut h = Headers::new(sid(1), block.slice(..1));
+    h.set_end_headers(false);
+    h.set_end_stream(true);
+    p.send(h);
+    p.now += Duration::from_secs(9);
+    p.send(cont(1, block.slice(1..), true));
+    let ev = p.events();
+    assert!(
+        ev.iter().any(|e| matches!(e, Event::Request { .. })),
+        "{ev:?}"
+    );
+    // Long after, the finished block's deadline does not fire.
+    p.advance(Duration::from_secs(60));
+    assert!(p.conn.close_reason().is_none());
+    p.expect_nothing();
+}
+
+#[test]
+fn send_buffer_default_is_bounded() {
+    // Issue #7: what one slow-reading peer can make us hold per connection
+    // (CVE-2019-9511/9517); 16 MiB let a handful of peers hold 100s of MiB.
+    let l = Limits::default();
+    assert!(l.max_send_buffer <= 4 << 20, "{}", l.max_send_buffer);
+    assert!(l.max_send_buffer_per_stream <= l.max_send_buffer);
+}

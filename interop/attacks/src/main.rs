@@ -803,6 +803,9 @@ fn made_you_reset(ctx: &Ctx, raw: &mut Raw, _: &mut Rng, _: u64) -> bool {
 /// 3. CONTINUATION flood: endless CONTINUATION without END_HEADERS
 ///    (full frames of literal fields on even sessions, empty frames on odd).
 fn continuation_flood(ctx: &Ctx, raw: &mut Raw, _: &mut Rng, n: u64) -> bool {
+    // No SETTINGS ACK may land between HEADERS and its CONTINUATIONs (RFC
+    // 9113 §6.10): that would end the connection for the wrong reason.
+    raw.auto_ack = false;
     if !raw.handshake(Settings::default()) {
         return false;
     }
@@ -831,6 +834,43 @@ fn continuation_flood(ctx: &Ctx, raw: &mut Raw, _: &mut Rng, n: u64) -> bool {
     }
     false
 }
+
+/// 3b. Slow header trickle: a header block that never ends, one small
+///    (non-empty, individually complete) CONTINUATION every 500 ms — no
+///    incomplete frame ever waits, and 20 frames per 10 s stay under the
+///    CONTINUATION count limit; only a header-block deadline cuts it
+///    (RFC 9113 §10.5; ropewalk: `Limits::header_block_timeout`, 10 s).
+fn slow_headers(ctx: &Ctx, raw: &mut Raw, _: &mut Rng, _: u64) -> bool {
+    if !raw.handshake(Settings::default()) {
+        return false;
+    }
+    // The server's SETTINGS acknowledged first: no frame of ours may come
+    // between HEADERS and its CONTINUATIONs (RFC 9113 §6.10).
+    raw.await_settings();
+    raw.auto_ack = false;
+    // :method GET, then (in CONTINUATIONs) accept-encoding, over and over
+    if !raw.send_frames(&[headers_frame(1, vec![0x82], true, false)]) {
+        return false;
+    }
+    while !ctx.out_of_time() && raw.alive() {
+        let f: Frame =
+            Continuation::new(StreamId::new(1), Bytes::from_static(&[0x90]), false).into();
+        if !raw.send_frames(&[f]) {
+            break;
+        }
+        for _ in 0..10 {
+            if ctx.out_of_time() || !raw.pump() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    false
+}
+
+/// Duration from which `--assert` expects the slow header trickle to be cut
+/// (ropewalk's default header-block timeout, 10 s, plus slack).
+const SLOW_HEADERS_ASSERT_FROM: Duration = Duration::from_secs(12);
 
 /// 4. HPACK bomb: a 4000-byte entry inserted once then referenced ~64000
 ///    times per block; alternating with blocks of 16000 tiny indexed fields.
@@ -1181,9 +1221,14 @@ const ATTACKS: &[Attack] = &[
     },
     Attack {
         name: "continuation-flood",
-        about: "endless CONTINUATION without END_HEADERS (CVE-2024-27316)",
+        about: "endless CONTINUATION without END_HEADERS (CVE-2024-27316); slow header trickle",
         must_cut: true,
-        run: |c| attacker(c, seed(3), Duration::from_millis(500), continuation_flood),
+        run: |c| {
+            thread::scope(|s| {
+                s.spawn(|| attacker(c, seed(3), Duration::from_millis(500), continuation_flood));
+                s.spawn(|| attacker(c, seed(33), Duration::from_millis(500), slow_headers));
+            })
+        },
     },
     Attack {
         name: "hpack-bomb",
@@ -1413,6 +1458,13 @@ fn main() {
             "attacker cut off".to_string() + if at.must_cut { "" } else { "/held" },
             attacker_ok,
         ));
+        if at.name == "continuation-flood" && args.duration >= SLOW_HEADERS_ASSERT_FROM {
+            let timed_out = st
+                .ends
+                .keys()
+                .any(|e| matches!(e, End::GoAway(_, d) if d.contains("header block timeout")));
+            checks.push(("slow headers cut".into(), timed_out));
+        }
         if args.pid.is_some() {
             checks.push(("RSS<=idle+64MiB".into(), peak <= rss_before + 64 * 1024));
         }

@@ -25,6 +25,9 @@ pub(super) struct PartialBlock {
     frames: u32,
     end_stream: bool,
     self_dependent: bool,
+    /// When the block's first frame arrived (for
+    /// [`Limits::header_block_timeout`](crate::limits::Limits::header_block_timeout)).
+    pub(super) started: std::time::Instant,
 }
 
 /// The outcome of decoding a field block.
@@ -59,6 +62,7 @@ impl Connection {
                 frames: 0,
                 end_stream: h.end_stream,
                 self_dependent,
+                started: self.now,
             });
             return Ok(());
         }
@@ -411,6 +415,7 @@ impl Connection {
                 frames: 0,
                 end_stream: false,
                 self_dependent: false,
+                started: self.now,
             });
             return Ok(());
         }

@@ -1,5 +1,5 @@
 //! Timers: SETTINGS timeout, keep-alive, shutdown deadline, zero-window
-//! stalls. Time only comes in as an argument.
+//! stalls, unfinished header blocks. Time only comes in as an argument.
 
 use std::time::Instant;
 
@@ -33,6 +33,9 @@ impl Connection {
         }
         if let Some((_, deadline)) = self.shutdown {
             min(Some(deadline));
+        }
+        if let Some(p) = &self.partial {
+            min(at(p.started, self.config.limits.header_block_timeout));
         }
         let stall = self.config.limits.zero_window_timeout;
         for s in self.streams.live.values() {
@@ -84,6 +87,20 @@ impl Connection {
                 self.fail(Error::conn(ErrorCode::NoError, "shutdown timeout"));
                 return;
             }
+        }
+        // RFC 9113 §10.5: a header block trickled in as many small, complete
+        // CONTINUATION frames (each within any per-frame timeout) holds the
+        // connection — no other frame may be sent in between (§6.10). Its
+        // whole block must arrive in time; past that, a connection error.
+        let block_timeout = self.config.limits.header_block_timeout;
+        if self
+            .partial
+            .as_ref()
+            .is_some_and(|p| expired(now, p.started, block_timeout))
+        {
+            self.partial = None;
+            self.calm(Limit::HeaderBlockTimeout);
+            return;
         }
         let stall = self.config.limits.zero_window_timeout;
         if self.conn_stalled()

@@ -29,8 +29,22 @@ use crate::body::{BodyMsg, Incoming};
 use crate::io::{Output, Pulled};
 
 /// Octets a handler may have queued (in this task or the core) per stream
-/// before it waits for them to be written.
+/// before it waits for them to be written. Within the connection's budget
+/// ([`Options::max_buffered_per_connection`]) and the server's
+/// ([`Options::max_buffered_total`]).
 const STREAM_BUDGET: usize = 256 * 1024;
+/// A stream's first credit: enough for most answers to go out as soon as
+/// their handler gives them (100 streams hold 800 KiB, within the default
+/// per-connection budget); more follows as the handler uses it.
+const FIRST_GRANT: usize = 8 * 1024;
+/// Response octets every connection may hold even when the server-wide
+/// budget is spent, so that slow readers holding it cannot starve the
+/// others (the server-wide bound is then `max_buffered_total` plus this per
+/// connection).
+pub(crate) const BUDGET_FLOOR: usize = 64 * 1024;
+/// How often a connection waiting for the server-wide response budget
+/// looks again.
+const BUDGET_RETRY: Duration = Duration::from_millis(20);
 /// Octets of an upgraded request's HTTP/1.1 body read ahead of its handler.
 const H1_BODY_BUDGET: usize = 256 * 1024;
 /// Largest piece a handler hands over at once.
@@ -124,6 +138,17 @@ enum Pending {
 struct StreamCtx {
     body_tx: Option<mpsc::UnboundedSender<BodyMsg>>,
     credit: Arc<Semaphore>,
+    /// Response octets this stream may hold: permits handed to its handler
+    /// plus what it sent that is not yet written out of the core. Counted
+    /// in the connection's and the server's budgets.
+    granted: usize,
+    /// The next top-up: [`FIRST_GRANT`], doubling as the handler uses its
+    /// credit, up to [`STREAM_BUDGET`].
+    step: usize,
+    /// The handler, not yet started: handlers start after the read that
+    /// carried their request is processed, so that a request reset in the
+    /// same read (Rapid Reset, CVE-2023-44487) never costs a task.
+    start: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
     pending: VecDeque<Pending>,
     handler_done: bool,
     /// Aborts the handler task when the stream is reset or the connection
@@ -163,6 +188,62 @@ pub(crate) struct Driver {
     /// Streams whose response is complete while the client still sends a
     /// request body nobody reads.
     unread: Vec<StreamId>,
+    /// Response octets this connection holds (the sum of its streams'
+    /// `granted`), also counted in the server-wide budget.
+    budget: Budget,
+}
+
+/// A connection's share of the server-wide response budget
+/// ([`Stats::response_buffered`], capped by [`Options::max_buffered_total`]);
+/// given back when dropped, however the connection task ends.
+struct Budget {
+    stats: Arc<Stats>,
+    held: usize,
+    /// The server-wide budget was spent when a stream wanted more.
+    starved: bool,
+}
+
+impl Budget {
+    /// Takes up to `want` octets, within `conn_cap` for this connection and
+    /// `total_cap` for the server. Returns what it got.
+    fn take(&mut self, want: usize, conn_cap: usize, total_cap: usize) -> usize {
+        let want = want.min(conn_cap.saturating_sub(self.held));
+        if want == 0 {
+            return 0;
+        }
+        let cap = total_cap as u64;
+        // Below its floor a connection takes regardless of the others.
+        let floor = BUDGET_FLOOR.saturating_sub(self.held).min(want) as u64;
+        let mut got = 0u64;
+        let _ = self.stats.response_buffered.fetch_update(
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+            |cur| {
+                got = (want as u64).min(cap.saturating_sub(cur)).max(floor);
+                (got > 0).then_some(cur + got)
+            },
+        );
+        let got = usize::try_from(got).unwrap_or(0);
+        if got < want {
+            self.starved = true;
+        }
+        self.held += got;
+        got
+    }
+
+    fn give(&mut self, n: usize) {
+        let n = n.min(self.held);
+        self.held -= n;
+        self.stats
+            .response_buffered
+            .fetch_sub(n as u64, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        self.give(self.held);
+    }
 }
 
 impl Driver {
@@ -174,6 +255,7 @@ impl Driver {
         secure: bool,
         cmd_tx: mpsc::UnboundedSender<Cmd>,
     ) -> Driver {
+        let stats_for_budget = stats.clone();
         Driver {
             conn: Connection::server(opts.h2.clone(), Instant::now()),
             streams: HashMap::new(),
@@ -189,6 +271,11 @@ impl Driver {
             h1_stream: false,
             upgrade_hold: None,
             unread: Vec::new(),
+            budget: Budget {
+                stats: stats_for_budget,
+                held: 0,
+                starved: false,
+            },
         }
     }
 
@@ -233,11 +320,29 @@ impl Driver {
                 self.feed(&mut rbuf);
             }
             self.process_events();
+            // Handlers polled inline below send their answers over `cmd_rx`;
+            // with our own waker registered there, each send would wake this
+            // running task again and make the scheduler rouse an idle worker
+            // for nothing. Park a no-op waker in it for now (taking what is
+            // already queued); the `select!` below registers ours again and
+            // looks at the queue first, so nothing is missed.
+            {
+                let mut quiet = std::task::Context::from_waker(std::task::Waker::noop());
+                while let std::task::Poll::Ready(Some(cmd)) = cmd_rx.poll_recv(&mut quiet) {
+                    self.on_cmd(cmd);
+                }
+            }
+            // New requests' handlers (not those reset in the same read),
+            // with their first credit, so that an answer ready at once goes
+            // out at once.
+            self.grant_credit();
+            self.start_handlers();
             // Answers of handlers polled inline are already queued.
             while let Ok(cmd) = cmd_rx.try_recv() {
                 self.on_cmd(cmd);
             }
             self.fill_output();
+            self.start_handlers();
             if self.conn.is_closed() && self.out.is_empty() {
                 break;
             }
@@ -259,6 +364,10 @@ impl Driver {
             };
             if !self.conn.is_ready() {
                 min(handshake_from.checked_add(self.opts.handshake_timeout));
+            }
+            if self.budget.starved {
+                // Another connection's octets free the server-wide budget.
+                min(now.checked_add(BUDGET_RETRY));
             }
             if rbuf.is_empty() || !read_open {
                 partial_since = None;
@@ -357,13 +466,19 @@ impl Driver {
                 }
             }
         }
-        // Best effort: write what is left, then close.
+        // Best effort: write what is left, then close. Only the output queue
+        // lives on while a peer that does not read holds that up: the read
+        // buffer, the core (HPACK tables, streams) and the streams' budgets
+        // go first, so that connections cut in quick succession (a reset
+        // budget spent, then a reconnect) do not pile up in memory.
         self.fill_output();
-        self.out.finish(&mut wr, Duration::from_secs(1)).await;
         self.fail_all("connection closed");
-        self.stats
-            .connections_active
-            .fetch_sub(1, Ordering::Relaxed);
+        drop(rbuf);
+        let stats = self.stats.clone();
+        let mut out = std::mem::replace(&mut self.out, Output::new());
+        drop(self);
+        out.finish(&mut wr, Duration::from_secs(1)).await;
+        stats.connections_active.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Feeds the core; first, an upgraded request's HTTP/1.1 body.
@@ -434,14 +549,19 @@ impl Driver {
                 Pulled::Nothing => break,
                 Pulled::Frames => {}
                 Pulled::Data { stream, len } => {
-                    // Written into the core's window: the handler may send more.
-                    if let Some(ctx) = self.streams.get(&stream) {
-                        ctx.credit.add_permits(len);
+                    // Out of the core (into the output queue, bounded on its
+                    // own): the stream's budget may be topped up.
+                    if let Some(ctx) = self.streams.get_mut(&stream) {
+                        let n = len.min(ctx.granted);
+                        ctx.granted -= n;
+                        self.budget.give(n);
                     }
+                    self.maybe_forget(stream);
                 }
             }
             self.flush_pending();
         }
+        self.grant_credit();
         while let Some(ev) = self.conn.poll_event() {
             self.on_event(ev);
         }
@@ -522,8 +642,85 @@ impl Driver {
 
     fn maybe_forget(&mut self, id: StreamId) {
         if let Some(ctx) = self.streams.get(&id) {
-            if ctx.handler_done && ctx.pending.is_empty() && ctx.body_tx.is_none() {
-                self.streams.remove(&id);
+            // Octets still in the core stay counted until written (or
+            // dropped with the stream).
+            let in_core = ctx.granted > 0 && self.conn.stream_state(id).is_some();
+            if ctx.handler_done && ctx.pending.is_empty() && ctx.body_tx.is_none() && !in_core {
+                if let Some(ctx) = self.streams.remove(&id) {
+                    self.budget.give(ctx.granted);
+                }
+            }
+        }
+    }
+
+    /// Tops up the response credit of streams whose handlers are sending,
+    /// within [`STREAM_BUDGET`] per stream, the connection's budget and the
+    /// server's (CVE-2019-9511, CVE-2019-9517: a peer that does not read
+    /// holds at most the connection's budget, and all of them together at
+    /// most the server's).
+    fn grant_credit(&mut self) {
+        let conn_cap = self.opts.max_buffered_per_connection.max(CHUNK);
+        let total_cap = self.opts.max_buffered_total.max(CHUNK);
+        self.budget.starved = false;
+        for ctx in self.streams.values_mut() {
+            if ctx.handler_done || ctx.credit.is_closed() {
+                continue;
+            }
+            // Ramped up: FIRST_GRANT, then a doubling step each time the
+            // handler has used half of what it holds, so that many quiet
+            // streams hold little and a bulk one soon holds its whole
+            // budget; and topped up in large steps, not octet by octet as a
+            // dribbling peer opens its window.
+            let unused = ctx.credit.available_permits();
+            if ctx.granted > 0 && unused >= ctx.step / 2 {
+                continue;
+            }
+            let room = STREAM_BUDGET - ctx.granted.min(STREAM_BUDGET);
+            if room < ctx.step / 2 {
+                continue;
+            }
+            let got = self.budget.take(ctx.step.min(room), conn_cap, total_cap);
+            if got == 0 {
+                break;
+            }
+            ctx.granted += got;
+            ctx.credit.add_permits(got);
+            ctx.step = (ctx.step * 2).min(STREAM_BUDGET);
+        }
+    }
+
+    /// Starts the handlers of requests that are still wanted.
+    fn start_handlers(&mut self) {
+        for ctx in self.streams.values_mut() {
+            if let Some(mut task) = ctx.start.take() {
+                self.stats.handlers_total.fetch_add(1, Ordering::Relaxed);
+                if !self.opts.spawn_handlers {
+                    // The first poll runs here: a handler that answers at
+                    // once (most do) costs no task, no wake-up of this task,
+                    // and its answer leaves in the same write as its
+                    // neighbours'. One that waits moves to its own task,
+                    // whose first poll registers its wakers.
+                    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                    // Unconstrained: a hundred handlers polled in one go must
+                    // not run this task's coop budget dry (they would all
+                    // come back Pending and be spawned).
+                    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        std::pin::pin!(tokio::task::unconstrained(task.as_mut())).poll(&mut cx)
+                    }));
+                    match polled {
+                        Ok(std::task::Poll::Ready(())) => continue,
+                        Ok(std::task::Poll::Pending) => {}
+                        // The handler's guard counted the panic and, dropped
+                        // with the future, resets the stream.
+                        Err(_) => continue,
+                    }
+                }
+                let active = Active::new(self.stats.clone());
+                let handle = tokio::spawn(async move {
+                    let _active = active;
+                    task.await;
+                });
+                ctx.task = Some(handle.abort_handle());
             }
         }
     }
@@ -584,6 +781,7 @@ impl Driver {
                     };
                     debug!(stream = id.get(), %error, "stream reset");
                     if let Some(mut ctx) = self.streams.remove(id) {
+                        self.budget.give(ctx.granted);
                         if let Some(tx) = ctx.body_tx.take() {
                             let _ = tx.send(BodyMsg::Error(error.to_string()));
                         }
@@ -625,6 +823,7 @@ impl Driver {
 
     fn fail_all(&mut self, why: &str) {
         for (_, mut ctx) in self.streams.drain() {
+            self.budget.give(ctx.granted);
             if let Some(tx) = ctx.body_tx.take() {
                 let _ = tx.send(BodyMsg::Error(why.to_string()));
             }
@@ -682,12 +881,16 @@ impl Driver {
             authority: parts.uri.authority().cloned(),
         });
         let req = Request::from_parts(parts, body);
-        let credit = Arc::new(Semaphore::new(STREAM_BUDGET));
+        // Credit comes from `grant_credit`, within the budgets.
+        let credit = Arc::new(Semaphore::new(0));
         self.streams.insert(
             id,
             StreamCtx {
                 body_tx,
                 credit: credit.clone(),
+                granted: 0,
+                step: FIRST_GRANT,
+                start: None,
                 pending: VecDeque::new(),
                 handler_done: false,
                 task: None,
@@ -703,27 +906,9 @@ impl Driver {
             self.peer,
             self.stats.clone(),
         );
-        let mut task = Box::pin(task.instrument(span));
-        if !self.opts.spawn_handlers {
-            // The first poll runs here: a handler that answers at once (most
-            // do) costs no task, no wake-up of this task, and its answer
-            // leaves in the same write as its neighbours'. One that waits is
-            // moved to its own task, whose first poll registers its wakers.
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                task.as_mut().poll(&mut cx)
-            }));
-            match polled {
-                Ok(std::task::Poll::Ready(())) => return,
-                Ok(std::task::Poll::Pending) => {}
-                // The handler's guard counted the panic and, dropped with
-                // the future, resets the stream.
-                Err(_) => return,
-            }
-        }
-        let handle = tokio::spawn(task);
+        // Started by `start_handlers` unless the stream is reset first.
         if let Some(ctx) = self.streams.get_mut(&id) {
-            ctx.task = Some(handle.abort_handle());
+            ctx.start = Some(Box::pin(task.instrument(span)));
         }
     }
 
@@ -781,6 +966,11 @@ impl Driver {
             Cmd::Done(id) => {
                 if let Some(ctx) = self.streams.get_mut(&id) {
                     ctx.handler_done = true;
+                    // Credit the handler did not use goes back to the budget.
+                    let unused = ctx.credit.forget_permits(ctx.credit.available_permits());
+                    let n = unused.min(ctx.granted);
+                    ctx.granted -= n;
+                    self.budget.give(n);
                     if ctx.body_tx.is_some() {
                         self.unread.push(id);
                     }
@@ -794,6 +984,23 @@ impl Driver {
         if let Some(ctx) = self.streams.get_mut(&id) {
             ctx.pending.push_back(p);
         }
+    }
+}
+
+/// Counts a live handler task ([`Stats::handlers_active`]) from its spawn
+/// to its end, including a task aborted before it first ran.
+struct Active(Arc<Stats>);
+
+impl Active {
+    fn new(stats: Arc<Stats>) -> Active {
+        stats.handlers_active.fetch_add(1, Ordering::Relaxed);
+        Active(stats)
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.handlers_active.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -865,7 +1072,18 @@ async fn handle(
     } else {
         let _ = cmds.send(Cmd::Response(id, head, false));
         let mut body = std::pin::pin!(body);
+        // One octet of credit is held before the next frame is pulled from
+        // the body: a stream whose peer does not read makes its body wait
+        // instead of holding a generated chunk each (CVE-2019-9517).
+        let mut reserved = None;
         ok = 'body: loop {
+            if reserved.is_none() {
+                match credit.acquire().await {
+                    Ok(p) => reserved = Some(p),
+                    // The stream is gone.
+                    Err(_) => break 'body false,
+                }
+            }
             match body.frame().await {
                 None => {
                     let _ = cmds.send(Cmd::Data(id, Bytes::new(), true));
@@ -881,17 +1099,36 @@ async fn handle(
                         let last = body.is_end_stream();
                         sent += data.len() as u64;
                         loop {
-                            let piece = if data.len() > CHUNK {
-                                data.split_to(CHUNK)
+                            // Whatever credit there is (at least one octet, at
+                            // most a CHUNK): waiting for a whole CHUNK could
+                            // wait forever once the connection's budget is
+                            // held by other streams' partial credit.
+                            if !data.is_empty() {
+                                let first = match reserved.take() {
+                                    Some(p) => p,
+                                    None => match credit.acquire().await {
+                                        Ok(p) => p,
+                                        Err(_) => break 'body false,
+                                    },
+                                };
+                                first.forget();
+                            }
+                            let want = data.len().min(CHUNK);
+                            let mut n = want.min(1);
+                            let more = credit.available_permits().min(want.saturating_sub(1));
+                            if more > 0 {
+                                if let Ok(p) =
+                                    credit.try_acquire_many(u32::try_from(more).unwrap_or(0))
+                                {
+                                    n += p.num_permits();
+                                    p.forget();
+                                }
+                            }
+                            let piece = if data.len() > n {
+                                data.split_to(n)
                             } else {
                                 std::mem::take(&mut data)
                             };
-                            let n = u32::try_from(piece.len()).unwrap_or(u32::MAX);
-                            match credit.acquire_many(n).await {
-                                Ok(p) => p.forget(),
-                                // The stream is gone.
-                                Err(_) => break 'body false,
-                            }
                             let end = last && data.is_empty();
                             let _ = cmds.send(Cmd::Data(id, piece, end));
                             if data.is_empty() {

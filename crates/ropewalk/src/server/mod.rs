@@ -74,6 +74,23 @@ pub struct Options {
     /// After a graceful shutdown starts, connections still open after this
     /// long are closed. Default 30 s.
     pub drain_timeout: Duration,
+    /// Response octets one connection may hold (handed to the core or
+    /// queued in the connection task, not yet written to the socket),
+    /// across all its streams. A peer that reads slowly or keeps its flow
+    /// control windows shut (CVE-2019-9511, CVE-2019-9517) holds at most
+    /// this; handlers wait for it to drain. Default 1 MiB.
+    pub max_buffered_per_connection: usize,
+    /// Response octets all connections together may hold (the sum of what
+    /// [`max_buffered_per_connection`](Self::max_buffered_per_connection)
+    /// bounds per connection), so that N slow readers cannot hold
+    /// N × that. When it is spent, handlers wait until some connection's
+    /// data is written (or the slow peer is cut by
+    /// [`Limits::zero_window_timeout`](ropewalk_proto::limits::Limits::zero_window_timeout)),
+    /// except that every connection may still hold 64 KiB, so that slow
+    /// readers cannot starve the others: the bound is this plus 64 KiB per
+    /// connection ([`max_connections`](Self::max_connections)).
+    /// Default 128 MiB.
+    pub max_buffered_total: usize,
     /// Give every request's handler its own task from the start. By
     /// default (`false`) a handler's first poll runs on its connection's
     /// task, and only a handler that has to wait moves to a task of its
@@ -94,6 +111,8 @@ impl Default for Options {
             frame_timeout: Some(Duration::from_secs(20)),
             idle_timeout: Some(Duration::from_secs(300)),
             drain_timeout: Duration::from_secs(30),
+            max_buffered_per_connection: 1 << 20,
+            max_buffered_total: 128 << 20,
             spawn_handlers: false,
         }
     }
@@ -114,6 +133,9 @@ pub struct Stats {
     pub(crate) pushes: AtomicU64,
     pub(crate) goaways_sent: AtomicU64,
     pub(crate) connection_errors: AtomicU64,
+    pub(crate) handlers_total: AtomicU64,
+    pub(crate) handlers_active: AtomicU64,
+    pub(crate) response_buffered: AtomicU64,
     pub(crate) goaways_sent_by: CodeCounts,
     pub(crate) goaways_received_by: CodeCounts,
 }
@@ -144,6 +166,9 @@ getters! {
     pushes: "Responses pushed (PUSH_PROMISE sent).",
     goaways_sent: "Connections we closed with a final GOAWAY (graceful or not).",
     connection_errors: "Connections we closed with an error code (peer protocol errors, timeouts, limits).",
+    handlers_total: "Handlers started (requests reset before their handler started cost none).",
+    handlers_active: "Handlers waiting in a task of their own now (one that answered when first polled never gets one).",
+    response_buffered: "Response octets held now, across connections, not yet written (bounded by `Options::max_buffered_total`).",
 }
 
 impl Stats {
