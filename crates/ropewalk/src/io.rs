@@ -16,6 +16,39 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 const WRITE_HIGH: usize = 256 * 1024;
 /// Buffers per vectored write.
 const MAX_IOV: usize = 64;
+/// First size of a connection's reads, and the largest.
+const READ_MIN: usize = 16 * 1024;
+const READ_MAX: usize = 256 * 1024;
+
+/// Sizes a connection's read buffer: small at first (most connections
+/// carry small frames, and many connections each holding a large buffer
+/// cost memory), doubling up to [`READ_MAX`] while reads fill all the room
+/// there was.
+#[derive(Debug)]
+pub(crate) struct ReadSize {
+    chunk: usize,
+}
+
+impl ReadSize {
+    pub(crate) fn new() -> ReadSize {
+        ReadSize { chunk: READ_MIN }
+    }
+
+    /// Makes room in `buf` before a read; returns the room.
+    pub(crate) fn prepare(&self, buf: &mut BytesMut) -> usize {
+        if buf.capacity() - buf.len() < self.chunk / 4 {
+            buf.reserve(self.chunk);
+        }
+        buf.capacity() - buf.len()
+    }
+
+    /// A read of `n` octets into `room` free octets.
+    pub(crate) fn record(&mut self, n: usize, room: usize) {
+        if n >= room && self.chunk < READ_MAX {
+            self.chunk *= 2;
+        }
+    }
+}
 
 /// What one [`Output::pull`] took from the core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +73,7 @@ impl Output {
         Output {
             queue: VecDeque::new(),
             queued: 0,
-            hdr: BytesMut::with_capacity(16 * 1024),
+            hdr: BytesMut::with_capacity(4 * 1024),
         }
     }
 
@@ -162,5 +195,28 @@ impl Output {
             }
         }
         let _ = tokio::time::timeout(per_write, wr.shutdown()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_size_starts_small_and_grows_only_while_reads_fill_the_room() {
+        let mut r = ReadSize::new();
+        let mut buf = BytesMut::new();
+        let room = r.prepare(&mut buf);
+        assert!((READ_MIN..2 * READ_MIN).contains(&room), "{room}");
+        // A small read: no growth.
+        r.record(100, room);
+        assert_eq!(r.chunk, READ_MIN);
+        // Full reads double it, up to READ_MAX.
+        for _ in 0..10 {
+            r.record(room, room);
+        }
+        assert_eq!(r.chunk, READ_MAX);
+        let mut buf = BytesMut::new();
+        assert!(r.prepare(&mut buf) >= READ_MAX);
     }
 }

@@ -23,7 +23,7 @@ use super::error::Error;
 use super::frames::{Direction, FrameLog, FrameScan};
 use super::push::PushedResponse;
 use crate::body::{BodyMsg, Incoming, Releaser};
-use crate::io::{Output, Pulled};
+use crate::io::{Output, Pulled, ReadSize};
 
 /// Octets of request body a caller may have queued (in this task or the
 /// core) per stream before it waits for them to be written.
@@ -189,7 +189,8 @@ impl Task {
         IO: AsyncRead + AsyncWrite + Send + Unpin,
     {
         let (mut rd, mut wr) = tokio::io::split(io);
-        let mut rbuf = BytesMut::with_capacity(64 * 1024);
+        let mut read_size = ReadSize::new();
+        let mut rbuf = BytesMut::new();
         if !prefix.is_empty() {
             if let Some(log) = &self.opts.frame_log {
                 self.scan_in.scan(&prefix, log);
@@ -228,9 +229,7 @@ impl Task {
                 deadline = Some(deadline.map_or(t, |d| d.min(t)));
             }
             let sleep_to = deadline.unwrap_or_else(|| now + Duration::from_secs(3600));
-            if rbuf.capacity() - rbuf.len() < 16 * 1024 {
-                rbuf.reserve(64 * 1024);
-            }
+            let room = read_size.prepare(&mut rbuf);
             let can_read = read_open && self.conn.wants_read();
             let out = &self.out;
             tokio::select! {
@@ -267,6 +266,7 @@ impl Task {
                             self.out.clear();
                         }
                         Ok(n) => {
+                            read_size.record(n, room);
                             if let Some(log) = &self.opts.frame_log {
                                 self.scan_in.scan(&rbuf[rbuf.len() - n..], log);
                             }

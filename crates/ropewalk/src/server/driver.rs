@@ -26,7 +26,7 @@ use tracing::{Instrument, debug, info, warn};
 use super::h1::H1Body;
 use super::{Handler, Options, Stats};
 use crate::body::{BodyMsg, Incoming};
-use crate::io::{Output, Pulled};
+use crate::io::{Output, Pulled, ReadSize};
 
 /// Octets a handler may have queued (in this task or the core) per stream
 /// before it waits for them to be written. Within the connection's budget
@@ -290,7 +290,8 @@ impl Driver {
         IO: AsyncRead + AsyncWrite + Send + Unpin,
     {
         let (mut rd, mut wr) = tokio::io::split(io);
-        let mut rbuf = BytesMut::with_capacity(64 * 1024);
+        let mut read_size = ReadSize::new();
+        let mut rbuf = BytesMut::new();
         rbuf.extend_from_slice(&start.prefix);
         if let Some((conn, body)) = start.upgrade {
             self.conn = *conn;
@@ -381,9 +382,7 @@ impl Driver {
                 min(since.checked_add(idle));
             }
             let sleep_to = deadline.unwrap_or_else(|| now + Duration::from_secs(3600));
-            if rbuf.capacity() - rbuf.len() < 16 * 1024 {
-                rbuf.reserve(64 * 1024);
-            }
+            let room = read_size.prepare(&mut rbuf);
             let can_read = read_open
                 && if self.h1_body.is_some() {
                     // Backpressure: the handler reads the body first.
@@ -418,7 +417,8 @@ impl Driver {
                             self.fail_all("connection closed by peer");
                             self.out.clear();
                         }
-                        Ok(_) => {
+                        Ok(n) => {
+                            read_size.record(n, room);
                             if self.h1_body.is_some() {
                                 handshake_from = Instant::now();
                             }
