@@ -23,6 +23,8 @@ use tracing_subscriber::fmt::MakeWriter;
 const BATCH_DELAY: Duration = Duration::from_millis(10);
 /// Octets of log lines that may wait for stderr.
 const MAX_PENDING: usize = 4 << 20;
+/// Buffer capacity kept between batches.
+const KEEP_CAPACITY: usize = 64 << 10;
 
 #[derive(Default)]
 struct Pending {
@@ -144,6 +146,11 @@ fn writer_thread(shared: Arc<Shared>, mut out: impl Write) {
         let _ = out.write_all(&batch);
         let _ = out.flush();
         batch.clear();
+        // A burst (or a slow stderr) grows the buffers; give that memory
+        // back rather than keep the largest batch ever seen.
+        if batch.capacity() > KEEP_CAPACITY {
+            batch = Vec::with_capacity(KEEP_CAPACITY);
+        }
         if closing {
             return;
         }
