@@ -137,13 +137,11 @@ read -r TOTAL OK FAILED NON2XX RUNS < <(cat "$WORK"/*.log | awk '
 # Which runs lost requests, and what h2load said about them.
 if [ "$FAILED" -gt 0 ]; then
     echo "h2load runs with failed, errored or timed-out requests:" >&2
-    for f in "$WORK"/*.log; do
-        if awk '/^requests:/ { exit !($10 + $12 + $14 > 0) } END { }' "$f" 2>/dev/null &&
-            grep -q '^requests:' "$f"; then
+    awk '/^requests:/ && $10 + $12 + $14 > 0 { print FILENAME }' "$WORK"/*.log |
+        while read -r f; do
             echo "== $(basename "$f")" >&2
             grep -v -E '^(progress|spawning|starting|Application protocol)' "$f" | tail -15 >&2
-        fi
-    done
+        done
 fi
 
 python3 - "$WORK/samples" "$WARMUP" "$CHURN_CONNS" "$IDLE_RSS" "$IDLE_FDS" "$SETTLED_FDS" \
