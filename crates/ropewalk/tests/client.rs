@@ -729,3 +729,33 @@ async fn against_hyper_over_tls() {
     }
     assert_eq!(client.connections_opened(), 1);
 }
+
+/// A busy client connection is not closed as idle: requests answered
+/// within one turn of its task keep coming for three idle timeouts, all on
+/// one connection; once really idle, it goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_client_connection_is_not_closed_as_idle() {
+    let server = spawn(demo(), false, Options::default()).await;
+    let client = Client::builder()
+        .idle_timeout(Some(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let mut n = 0;
+    while t0.elapsed() < Duration::from_millis(600) {
+        let resp = client.get(&server.url("/hello")).await.unwrap();
+        let got = client::collect(resp).await.unwrap();
+        assert_eq!(&got.body[..], b"Hello, world!");
+        n += 1;
+    }
+    assert!(n > 10, "{n}");
+    assert_eq!(client.connections_opened(), 1);
+    assert_eq!(server.stats.connections_total(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        server.stats.goaways_received(),
+        1,
+        "idle client said goodbye"
+    );
+    server.shutdown().await;
+}

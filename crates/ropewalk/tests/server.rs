@@ -441,6 +441,42 @@ async fn quick_and_waiting_handlers_with_and_without_spawn_handlers() {
     }
 }
 
+/// A busy connection is not idle: requests answered at once (each within
+/// one turn of the connection task, so that no stream is ever left open
+/// when it looks) keep coming for three idle timeouts, and every one is
+/// answered on the same connection, with no GOAWAY. (Found by the 10-minute
+/// soak: after the 300 s default, busy connections got the idle GOAWAY and
+/// lost their in-flight requests.)
+#[tokio::test]
+async fn a_busy_connection_is_not_shut_down_as_idle() {
+    let opts = Options {
+        idle_timeout: Some(Duration::from_millis(200)),
+        ..Options::default()
+    };
+    let s = spawn(ropewalk::demo::router(None).unwrap(), false, opts).await;
+    let mut c = s.client().await;
+    let t0 = Instant::now();
+    let mut n = 0;
+    while t0.elapsed() < Duration::from_millis(600) {
+        let (p, b, _) = fetch(&mut c, get(&s.url("/hello"))).await;
+        assert_eq!(p.status, 200);
+        assert_eq!(&b[..], HELLO.as_bytes());
+        n += 1;
+    }
+    assert!(n > 10, "{n}");
+    assert_eq!(
+        s.stats.goaways_sent(),
+        0,
+        "busy connection shut down as idle"
+    );
+    assert_eq!(s.stats.connections_total(), 1);
+    // Once really idle, it is shut down.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(s.stats.goaways_sent(), 1);
+    drop(c);
+    s.shutdown().await;
+}
+
 fn _assert_types(_: BoxBody) {}
 
 /// When the client cancels a request (RST_STREAM CANCEL), the handler task

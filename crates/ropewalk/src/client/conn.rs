@@ -136,6 +136,8 @@ pub(crate) struct Task {
     opts: TaskOptions,
     scan_in: FrameScan,
     scan_out: FrameScan,
+    /// A request was opened since the idle check last looked.
+    requests_seen: bool,
 }
 
 impl Task {
@@ -153,6 +155,7 @@ impl Task {
             out: Output::new(),
             scan_in: FrameScan::new(Direction::Received, false),
             scan_out: FrameScan::new(Direction::Sent, true),
+            requests_seen: false,
             opts,
         }
     }
@@ -212,8 +215,15 @@ impl Task {
                 break;
             }
             let now = Instant::now();
+            // A request opened since the last check restarts the idle time
+            // (one answered within a turn of this loop leaves no stream).
+            let busy = std::mem::take(&mut self.requests_seen);
             if self.streams.is_empty() && self.conn.stream_count() == 0 {
-                idle_since.get_or_insert(now);
+                if busy {
+                    idle_since = Some(now);
+                } else {
+                    idle_since.get_or_insert(now);
+                }
                 if !cmds_open && !self.shared.is_going_away() {
                     // Nobody can send a request any more: say goodbye
                     // (RFC 9113 §6.8).
@@ -429,6 +439,7 @@ impl Task {
     }
 
     fn on_open(&mut self, open: Open) {
+        self.requests_seen = true;
         let Open {
             head,
             end_stream,

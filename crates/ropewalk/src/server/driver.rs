@@ -185,6 +185,8 @@ pub(crate) struct Driver {
     /// After the 101: only our SETTINGS go out until the client's preface
     /// arrives (clients such as curl buffer little after the 101 head).
     upgrade_hold: Option<bool>,
+    /// A request arrived since the idle check last looked.
+    requests_seen: bool,
     /// Streams whose response is complete while the client still sends a
     /// request body nobody reads.
     unread: Vec<StreamId>,
@@ -270,6 +272,7 @@ impl Driver {
             h1_unread: 0,
             h1_stream: false,
             upgrade_hold: None,
+            requests_seen: false,
             unread: Vec::new(),
             budget: Budget {
                 stats: stats_for_budget,
@@ -351,9 +354,17 @@ impl Driver {
                 break;
             }
             let now = Instant::now();
-            // Idle tracking: no live stream and no handler.
+            // Idle tracking: no live stream and no handler. A connection
+            // whose requests are all answered within one turn of this loop
+            // looks stream-less at every check, so a request seen since the
+            // last check restarts the idle time.
+            let busy = std::mem::take(&mut self.requests_seen);
             if self.streams.is_empty() && self.conn.stream_count() == 0 {
-                idle_since.get_or_insert(now);
+                if busy {
+                    idle_since = Some(now);
+                } else {
+                    idle_since.get_or_insert(now);
+                }
             } else {
                 idle_since = None;
             }
@@ -835,6 +846,7 @@ impl Driver {
     }
 
     fn on_request(&mut self, id: StreamId, head: RequestHead, end_stream: bool) {
+        self.requests_seen = true;
         self.stats.streams_total.fetch_add(1, Ordering::Relaxed);
         let content_length = head
             .headers
