@@ -50,8 +50,8 @@ ROPEWALK_BIN="$target_dir/debug/ropewalk" bash interop/server/curl_nghttp.sh
 step "interop: ropewalk get against nghttpd and h2o (h2c, Upgrade, TLS, push, gzip/br)"
 ROPEWALK_BIN="$target_dir/debug/ropewalk" bash interop/client/run.sh
 
-step "interop: the attack suite (all ten attacks, 3 s each, --assert) and a 60 s h2load soak"
+step "interop: the attack suite (all ten attacks, 3 s each, --assert) and a 120 s h2load soak"
 DURATION=3s bash interop/attacks/run.sh
-SOAK=60s bash interop/soak/run.sh
+SOAK=120s bash interop/soak/run.sh
 
 printf '\nall checks passed in %ss\n' "$(( $(date +%s) - t0 ))"
