@@ -148,6 +148,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     if args.tls.0.is_none() && args.plain.0.is_none() {
         return Err("both --tls and --plain are `none`: nothing to serve".into());
     }
+    let mut signals = Signals::new().map_err(|e| format!("signal handlers: {e}"))?;
     let router = ropewalk::demo::site(args.root.as_deref()).map_err(|e| format!("--root: {e}"))?;
     let drain = Duration::from_secs(args.drain_timeout);
     let mut opts = Options {
@@ -224,12 +225,12 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     println!("press Ctrl-C to stop (twice to stop at once)");
 
     tokio::spawn(async move {
-        wait_signal().await;
+        signals.wait().await;
         eprintln!(
             "ropewalk: shutting down gracefully (in-flight requests finish; signal again to stop at once)"
         );
         let _ = stop_tx.send(true);
-        wait_signal().await;
+        signals.wait().await;
         eprintln!("ropewalk: stopping now");
         std::process::exit(130);
     });
@@ -267,24 +268,43 @@ mod rustls_config {
     pub use ropewalk::tls::ServerConfig;
 }
 
-async fn wait_signal() {
+/// SIGINT and SIGTERM (Ctrl-C elsewhere), registered when made: made before
+/// the server says it is serving, so that a signal sent as soon as it does
+/// is not lost to the default action (which would kill the process).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
