@@ -104,10 +104,14 @@ v=$(curl -sS -v --max-time 20 -o "$work/e3" -w '%{http_version}' --http2 --data-
 check "POST 40 kB body through the Upgrade, echoed (HTTP/$v)" \
   sh -c "grep -q '101 Switching Protocols' '$work/e3.log' && test $v = 2 && cmp -s '$work/e3' '$work/upload.small'"
 head -c 200000 "$work/upload" >"$work/upload.200k"
-v=$(curl -sS -v --max-time 20 -o "$work/e4" -w '%{http_version}' --http2 -H 'Transfer-Encoding: chunked' \
+v=$(curl -sS -v --max-time 20 -o "$work/e4" -w '%{http_version}' --http2 \
   --data-binary @"$work/upload.200k" "$h/echo" 2>"$work/e4.log")
-check "POST 200 kB chunked body through the Upgrade, echoed (HTTP/$v)" \
-  sh -c "grep -q '101 Switching Protocols' '$work/e4.log' && grep -qi '> transfer-encoding: chunked' '$work/e4.log' && test $v = 2 && cmp -s '$work/e4' '$work/upload.200k'"
+check "POST 200 kB body (over the old 64 KiB limit) through the Upgrade, echoed (HTTP/$v)" \
+  sh -c "grep -q '101 Switching Protocols' '$work/e4.log' && test $v = 2 && cmp -s '$work/e4' '$work/upload.200k'"
+v=$(curl -sS -v --max-time 20 -o "$work/e5" -w '%{http_version}' --http2 -H 'Transfer-Encoding: chunked' \
+  --data-binary @"$work/upload.small" "$h/echo" 2>"$work/e5.log")
+check "POST 40 kB chunked body through the Upgrade, echoed (HTTP/$v)" \
+  sh -c "grep -q '101 Switching Protocols' '$work/e5.log' && grep -qi '> transfer-encoding: chunked' '$work/e5.log' && test $v = 2 && cmp -s '$work/e5' '$work/upload.small'"
 
 echo "curl over TLS (ALPN h2)"
 v=$(fetch "$work/f" -k "$s/hello")
