@@ -87,6 +87,13 @@ impl Output {
         self.queued < WRITE_HIGH
     }
 
+    /// Queues octets written as they are (an HTTP/1.1 answer before the
+    /// HTTP/2 frames of an upgraded connection).
+    pub(crate) fn push(&mut self, bytes: Bytes) {
+        self.queued += bytes.len();
+        self.queue.push_back(bytes);
+    }
+
     /// Drops everything queued (the socket is gone).
     pub(crate) fn clear(&mut self) {
         self.queue.clear();

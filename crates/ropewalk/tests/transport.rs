@@ -12,7 +12,7 @@ use ropewalk::router::{BoxService, Router};
 use ropewalk::server::{Informational, Options};
 use ropewalk_proto::frame::{Frame, Parser, StreamId};
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn demo(tls: bool) -> common::TestServer {
@@ -576,7 +576,7 @@ Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkA
 }
 
 /// Reads HTTP/1.1 heads up to the first that is not `100 Continue`.
-async fn read_h1_heads(tcp: &mut TcpStream) -> String {
+async fn read_h1_heads(tcp: &mut (impl AsyncRead + Unpin)) -> String {
     let mut all = Vec::new();
     loop {
         let start = all.len();
@@ -601,7 +601,8 @@ fn sum(body: &[u8]) -> String {
 
 /// A 1 MiB chunked body with `Expect: 100-continue` over the upgrade
 /// (RFC 7540 §3.2: sent whole in HTTP/1.1 before the client's preface):
-/// 100 Continue, then 101, then the handler of stream 1 reads every octet.
+/// 100 Continue, the body, then 101, and the handler of stream 1 reads
+/// every octet.
 /// (Stream 1's answer is flow-controlled by windows the client can open
 /// only after its body, so a handler that streams its answer while reading
 /// a large body — an echo — stalls; one that reads first does not.)
@@ -621,11 +622,9 @@ Expect: 100-continue\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nH
     )
     .await
     .unwrap();
-    let heads = read_h1_heads(&mut tcp).await;
-    assert!(
-        heads.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 "),
-        "{heads}"
-    );
+    let mut cont = vec![0u8; b"HTTP/1.1 100 Continue\r\n\r\n".len()];
+    tcp.read_exact(&mut cont).await.unwrap();
+    assert_eq!(cont, b"HTTP/1.1 100 Continue\r\n\r\n");
     let (mut rd, mut wr) = tcp.into_split();
     let send = body.clone();
     let writer = tokio::spawn(async move {
@@ -647,6 +646,8 @@ Expect: 100-continue\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nH
         wr.write_all(&preface).await.unwrap();
         wr
     });
+    let heads = read_h1_heads(&mut rd).await;
+    assert!(heads.starts_with("HTTP/1.1 101 "), "{heads}");
     let mut parser = Parser::new();
     parser.set_max_frame_size(16_384);
     let mut buf = BytesMut::new();
@@ -757,6 +758,60 @@ Upgrade: h2c\r\nHTTP2-Settings: {settings}\r\n\r\n"
         let out = String::from_utf8(read_to_end(&mut tcp).await).unwrap();
         assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
         assert!(out.contains(why), "{out}");
+    }
+    s.shutdown().await;
+}
+
+/// RFC 9110 §7.8: the client finishes its request before it speaks the new
+/// protocol. The 101 waits until the body is read (curl, given 100 and
+/// 101 together, would start HTTP/2 without sending its body); a body
+/// that is not valid HTTP/1.1 framing gets a 400 in HTTP/1.1, not a GOAWAY.
+#[tokio::test]
+async fn h2c_upgrade_switches_after_the_body_and_refuses_a_bad_one() {
+    let s = demo(false).await;
+    let head = b"POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\
+Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\n";
+
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(head).await.unwrap();
+    tcp.write_all(b"5\r\nhel").await.unwrap();
+    let mut b = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(300), tcp.read(&mut b)).await;
+    assert!(
+        early.is_err(),
+        "answered before the body was read: {early:?}"
+    );
+    tcp.write_all(b"lo\r\n0\r\n\r\n").await.unwrap();
+    let heads = read_h1_heads(&mut tcp).await;
+    assert!(heads.starts_with("HTTP/1.1 101 "), "{heads}");
+    let mut preface = ropewalk_proto::frame::PREFACE.to_vec();
+    preface.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    tcp.write_all(&preface).await.unwrap();
+    let frames = read_frames(
+        &mut tcp,
+        |f| matches!(f, Frame::Data(d) if d.stream_id == StreamId::new(1) && d.end_stream),
+    )
+    .await;
+    assert!(matches!(frames[0], Frame::Settings(_)), "{frames:?}");
+    let echoed: Vec<u8> = frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Data(d) if d.stream_id == StreamId::new(1) => Some(d.data.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(echoed, b"hello");
+    drop(tcp);
+
+    for bad in [&b"zz\r\nabc\r\n"[..], b"3\r\nabcXY"] {
+        let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+        tcp.write_all(head).await.unwrap();
+        tcp.write_all(bad).await.unwrap();
+        let out = String::from_utf8(read_to_end(&mut tcp).await).unwrap();
+        assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
+        assert!(out.contains("malformed HTTP/1.1 request body"), "{out}");
+        assert!(!out.contains("101"), "{out}");
     }
     s.shutdown().await;
 }

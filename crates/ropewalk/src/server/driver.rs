@@ -23,7 +23,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tracing::{Instrument, debug, info, warn};
 
-use super::h1::H1Body;
+use super::h1::{self, H1Body};
 use super::{Handler, Options, Stats};
 use crate::body::{BodyMsg, Incoming};
 use crate::io::{Output, Pulled, ReadSize};
@@ -182,6 +182,12 @@ pub(crate) struct Driver {
     h1_unread: usize,
     /// Stream 1's body comes from HTTP/1.1 (outside HTTP/2 flow control).
     h1_stream: bool,
+    /// The upgraded request's body is being read: its 101 is not sent yet,
+    /// and neither is any HTTP/2 frame.
+    owe_switch: bool,
+    /// The upgraded request's body was malformed: a 400 was queued instead
+    /// of the 101, and the connection ends once it is written.
+    h1_refused: bool,
     /// After the 101: only our SETTINGS go out until the client's preface
     /// arrives (clients such as curl buffer little after the 101 head).
     upgrade_hold: Option<bool>,
@@ -271,6 +277,8 @@ impl Driver {
             h1_body: None,
             h1_unread: 0,
             h1_stream: false,
+            owe_switch: false,
+            h1_refused: false,
             upgrade_hold: None,
             requests_seen: false,
             unread: Vec::new(),
@@ -299,6 +307,7 @@ impl Driver {
         if let Some((conn, body)) = start.upgrade {
             self.conn = *conn;
             self.h1_stream = body.is_some();
+            self.owe_switch = body.is_some();
             self.upgrade_hold = Some(false);
             self.h1_body = body;
         }
@@ -350,7 +359,7 @@ impl Driver {
             if self.conn.is_closed() && self.out.is_empty() {
                 break;
             }
-            if !read_open && self.out.is_empty() {
+            if (!read_open || self.h1_refused) && self.out.is_empty() {
                 break;
             }
             let now = Instant::now();
@@ -509,6 +518,9 @@ impl Driver {
                     }
                     Ok(None) if body.is_done() => {
                         self.h1_body = None;
+                        if std::mem::take(&mut self.owe_switch) {
+                            self.out.push(Bytes::from_static(h1::SWITCHING));
+                        }
                         self.conn.upgrade_body_done(Instant::now());
                         if let Some(ctx) = self.streams.get_mut(&UPGRADE_STREAM) {
                             ctx.body_tx = None;
@@ -526,6 +538,15 @@ impl Driver {
                             }
                         }
                         rbuf.clear();
+                        if std::mem::take(&mut self.owe_switch) {
+                            // Still HTTP/1.1 on the wire: answer in it.
+                            let msg = h1::answer(
+                                "400 Bad Request",
+                                &format!("malformed HTTP/1.1 request body: {why}\n"),
+                            );
+                            self.out.push(Bytes::from(msg));
+                            self.h1_refused = true;
+                        }
                         self.conn
                             .close(ErrorCode::ProtocolError, "malformed HTTP/1.1 request body");
                         return;
@@ -546,7 +567,9 @@ impl Driver {
 
     fn transmit(&mut self) {
         self.flush_pending();
-        while self.out.has_room() && self.conn.wants_write() {
+        // No HTTP/2 frame before the 101 (RFC 7540 §3.2), nor after a 400.
+        while self.out.has_room() && self.conn.wants_write() && !self.owe_switch && !self.h1_refused
+        {
             if let Some(sent) = self.upgrade_hold {
                 if self.conn.is_ready() || self.conn.close_reason().is_some() {
                     self.upgrade_hold = None;

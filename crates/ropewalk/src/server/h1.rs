@@ -29,12 +29,17 @@ Try: curl --http2-prior-knowledge http://HOST/ (cleartext h2c),\n\
      curl --http2 http://HOST/ (HTTP/1.1 Upgrade to h2c),\n\
      or https:// with ALPN h2.\n";
 
+/// The answer that switches an upgraded connection to HTTP/2.
+pub(crate) const SWITCHING: &[u8] =
+    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+
 pub(crate) enum Sniffed {
     /// The client preface starts the connection; `buf` holds what was read.
     H2(BytesMut),
-    /// An accepted `Upgrade: h2c` request (101 sent): the core with the
-    /// request as stream 1, the request body's framing if it has one, and
-    /// the bytes read after the request head.
+    /// An accepted `Upgrade: h2c` request: the core with the request as
+    /// stream 1, the request body's framing if it has one (then the 101 is
+    /// still to be sent, once the body is read; else it was sent), and the
+    /// bytes read after the request head.
     Upgrade {
         conn: Box<Connection>,
         body: Option<H1Body>,
@@ -166,10 +171,14 @@ where
             if body.is_some() && head.has_token("expect", "100-continue") {
                 io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
             }
-            io.write_all(
-                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
-            )
-            .await?;
+            // With a body, the 101 waits until the driver has read all of
+            // it: a client may take an early 101 as the end of its request
+            // and start HTTP/2 without sending the body (curl does, now and
+            // then, when 100 and 101 arrive together), although RFC 9110
+            // §7.8 has it finish the request first.
+            if body.is_none() {
+                io.write_all(SWITCHING).await?;
+            }
             tracing::debug!(method = %head.method, target = %head.target, "h2c upgrade");
             Ok(Sniffed::Upgrade {
                 conn: Box::new(conn),
@@ -266,11 +275,16 @@ fn upgrade(
     }
 }
 
-async fn write_answer<IO: AsyncWrite + Unpin>(io: &mut IO, status: &str, body: &str) {
-    let msg = format!(
+/// A whole HTTP/1.1 answer with a text body, closing the connection.
+pub(crate) fn answer(status: &str, body: &str) -> String {
+    format!(
         "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
-    );
+    )
+}
+
+async fn write_answer<IO: AsyncWrite + Unpin>(io: &mut IO, status: &str, body: &str) {
+    let msg = answer(status, body);
     let _ = io.write_all(msg.as_bytes()).await;
     let _ = io.flush().await;
     let _ = io.shutdown().await;
