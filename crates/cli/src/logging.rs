@@ -4,14 +4,22 @@
 //! of another thread) per request.
 //!
 //! Lines go into a shared buffer; the first line of a batch wakes the
-//! writer thread, which waits [`BATCH_DELAY`] for more and writes them all
-//! at once: a line shows at most that much later. (`tracing-appender`'s
-//! non-blocking writer was tried first: its channel's receiver spins and
-//! yields between messages, which with one line per request kept a core
-//! busy under load.) If stderr stops accepting output, at most
-//! [`MAX_PENDING`] octets wait; further lines are dropped and counted, and
-//! the count is written once stderr moves again.
+//! writer thread, which waits up to [`BATCH_DELAY`] for more (less once
+//! [`EARLY`] octets wait) and writes them all at once: a line shows at most
+//! that much later. (`tracing-appender`'s non-blocking writer was tried
+//! first: its channel's receiver spins and yields between messages, which
+//! with one line per request kept a core busy under load.)
+//!
+//! Memory is fixed: two buffers of [`CAPACITY`] octets, written over once
+//! at start so that they are resident from the first line, and swapped
+//! between the loggers and the writer, never grown or shrunk. (Buffers
+//! that grew with bursts and shrank after them left the allocator holding
+//! the largest burst seen so far: the server's memory crept up under load
+//! each time the writer thread was scheduled late.) If stderr does not
+//! keep up and a buffer is full, further lines are dropped and counted,
+//! and the count is written once stderr moves again.
 
+use std::cell::Cell;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -21,22 +29,48 @@ use tracing_subscriber::fmt::MakeWriter;
 
 /// How long the writer gathers lines after the first of a batch.
 const BATCH_DELAY: Duration = Duration::from_millis(10);
-/// Octets of log lines that may wait for stderr.
-const MAX_PENDING: usize = 4 << 20;
-/// Buffer capacity kept between batches.
-const KEEP_CAPACITY: usize = 64 << 10;
+/// Octets of log lines that may wait for stderr (about 60 ms of the access
+/// log at 100,000 requests a second).
+const CAPACITY: usize = 1 << 20;
+/// Octets waiting that make the writer write without waiting longer.
+const EARLY: usize = CAPACITY / 4;
 
-#[derive(Default)]
 struct Pending {
     buf: Vec<u8>,
     dropped: u64,
     closing: bool,
 }
 
-#[derive(Default)]
 struct Shared {
     pending: Mutex<Pending>,
     wake: Condvar,
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            pending: Mutex::new(Pending {
+                buf: resident(CAPACITY),
+                dropped: 0,
+                closing: false,
+            }),
+            wake: Condvar::new(),
+        }
+    }
+}
+
+/// An empty buffer of `n` octets' capacity whose pages are already in
+/// memory (written once), so that using it later does not grow the
+/// process.
+fn resident(n: usize) -> Vec<u8> {
+    let mut v = vec![0xa5_u8; n];
+    v.clear();
+    v
+}
+
+thread_local! {
+    /// The buffer a line is formatted into, kept between lines.
+    static LINE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
 /// The `MakeWriter` given to the subscriber.
@@ -63,6 +97,7 @@ impl Write for Line {
 impl Drop for Line {
     fn drop(&mut self) {
         if self.buf.is_empty() {
+            LINE.with(|l| l.set(std::mem::take(&mut self.buf)));
             return;
         }
         let mut p = self
@@ -70,15 +105,21 @@ impl Drop for Line {
             .pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if p.buf.len() + self.buf.len() > MAX_PENDING {
+        let before = p.buf.len();
+        if before + self.buf.len() > p.buf.capacity() {
             p.dropped += 1;
-            return;
+        } else {
+            p.buf.extend_from_slice(&self.buf);
         }
-        let first = p.buf.is_empty();
-        p.buf.extend_from_slice(&self.buf);
+        let after = p.buf.len();
         drop(p);
-        if first {
+        if before == 0 || (before < EARLY && after >= EARLY) {
             self.shared.wake.notify_one();
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        if buf.capacity() <= 64 << 10 {
+            buf.clear();
+            LINE.with(|l| l.set(buf));
         }
     }
 }
@@ -89,7 +130,7 @@ impl<'a> MakeWriter<'a> for Batched {
     fn make_writer(&'a self) -> Line {
         Line {
             shared: self.0.clone(),
-            buf: Vec::with_capacity(256),
+            buf: LINE.with(Cell::take),
         }
     }
 }
@@ -115,7 +156,7 @@ impl Drop for Guard {
 }
 
 fn writer_thread(shared: Arc<Shared>, mut out: impl Write) {
-    let mut batch = Vec::new();
+    let mut batch = resident(CAPACITY);
     loop {
         let mut p = shared
             .pending
@@ -124,15 +165,13 @@ fn writer_thread(shared: Arc<Shared>, mut out: impl Write) {
         while p.buf.is_empty() && p.dropped == 0 && !p.closing {
             p = shared.wake.wait(p).unwrap_or_else(PoisonError::into_inner);
         }
-        if !p.closing {
-            // Gather the lines of the next few milliseconds too.
-            drop(p);
-            std::thread::sleep(BATCH_DELAY);
-            p = shared
-                .pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        // Gather the lines of the next few milliseconds too, unless many
+        // are waiting already.
+        p = shared
+            .wake
+            .wait_timeout_while(p, BATCH_DELAY, |p| p.buf.len() < EARLY && !p.closing)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
         std::mem::swap(&mut batch, &mut p.buf);
         let dropped = std::mem::take(&mut p.dropped);
         let closing = p.closing;
@@ -146,11 +185,6 @@ fn writer_thread(shared: Arc<Shared>, mut out: impl Write) {
         let _ = out.write_all(&batch);
         let _ = out.flush();
         batch.clear();
-        // A burst (or a slow stderr) grows the buffers; give that memory
-        // back rather than keep the largest batch ever seen.
-        if batch.capacity() > KEEP_CAPACITY {
-            batch = Vec::with_capacity(KEEP_CAPACITY);
-        }
         if closing {
             return;
         }
@@ -161,7 +195,7 @@ fn writer_thread(shared: Arc<Shared>, mut out: impl Write) {
 /// `info` for `serve`, whose access log is at INFO). Keep the guard until
 /// the process ends.
 pub fn init(default: &str) -> Guard {
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::new());
     let ansi = std::io::stderr().is_terminal();
     let thread = {
         let shared = shared.clone();
@@ -206,7 +240,7 @@ mod tests {
 
     #[test]
     fn lines_arrive_in_order_soon_and_all_on_close() {
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared::new());
         let sink = Sink::default();
         let t = {
             let (shared, sink) = (shared.clone(), sink.clone());
@@ -238,14 +272,39 @@ mod tests {
     }
 
     #[test]
-    fn a_stuck_stderr_holds_at_most_max_pending_then_counts_drops() {
-        let shared = Arc::new(Shared::default());
-        let big = "x".repeat(1 << 20);
+    fn a_stuck_stderr_holds_at_most_capacity_then_counts_drops() {
+        let shared = Arc::new(Shared::new());
+        let big = "x".repeat(CAPACITY / 4);
         for _ in 0..10 {
             line(&shared, &big);
         }
         let p = shared.pending.lock().unwrap();
-        assert!(p.buf.len() <= MAX_PENDING);
+        assert_eq!(p.buf.len(), CAPACITY);
+        assert_eq!(p.buf.capacity(), CAPACITY, "the buffer never grows");
         assert_eq!(p.dropped, 6);
+    }
+
+    #[test]
+    fn a_burst_is_written_whole_and_the_buffers_keep_their_size() {
+        let shared = Arc::new(Shared::new());
+        let sink = Sink::default();
+        let t = {
+            let (shared, sink) = (shared.clone(), sink.clone());
+            std::thread::spawn(move || writer_thread(shared, sink))
+        };
+        // Three quarters of the capacity: nothing may be dropped.
+        let big = "y".repeat(EARLY / 8);
+        for _ in 0..24 {
+            line(&shared, &big);
+        }
+        let guard = Guard {
+            shared: shared.clone(),
+            thread: Some(t),
+        };
+        drop(guard);
+        assert_eq!(sink.0.lock().unwrap().len(), 24 * big.len());
+        let p = shared.pending.lock().unwrap();
+        assert_eq!(p.dropped, 0);
+        assert_eq!(p.buf.capacity(), CAPACITY);
     }
 }

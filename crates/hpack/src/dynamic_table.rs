@@ -15,9 +15,6 @@ pub const ENTRY_OVERHEAD: usize = 32;
 /// Dead bytes tolerated at the front of the buffer before compaction is considered.
 const COMPACT_MIN: usize = 1024;
 
-/// Largest table size [`DynamicTable::new`] reserves memory for up front (the HTTP/2 default).
-const RESERVE_MAX: usize = 4096;
-
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     /// Offset of the name in `DynamicTable::buf`; the value follows it.
@@ -41,13 +38,13 @@ pub(crate) struct DynamicTable {
 
 impl DynamicTable {
     pub(crate) fn new(max_size: usize) -> Self {
-        // Reserve the working size up front (capped, for huge limits), so that a fresh table
-        // does not reallocate step by step while it fills: the buffer holds up to about twice
-        // the table size before compacting, and an entry takes at least 32 bytes of the size.
-        let reserve = max_size.min(RESERVE_MAX);
+        // Nothing is reserved up front: many connections never use their tables (or use a few
+        // hundred bytes of them), and a server holds two per connection. The buffers grow by
+        // doubling as entries arrive, to about twice the table size at most (compaction), so a
+        // table that fills costs a handful of reallocations over the connection's life.
         Self {
-            buf: Vec::with_capacity(2 * reserve + COMPACT_MIN),
-            entries: VecDeque::with_capacity(reserve / ENTRY_OVERHEAD),
+            buf: Vec::new(),
+            entries: VecDeque::new(),
             size: 0,
             max_size,
             inserted: 0,

@@ -181,8 +181,8 @@ impl Encoder {
     pub fn with_max_table_size(n: usize) -> Self {
         Self {
             table: DynamicTable::new(n),
-            // One slot per entry; the table fits at most `n / 32` entries (RFC 7541 §4.1).
-            hashes: VecDeque::with_capacity(n.min(DEFAULT_TABLE_SIZE) / ENTRY_OVERHEAD),
+            // One slot per entry, grown as entries arrive (like the table's buffers).
+            hashes: VecDeque::new(),
             by_field: IndexMap::default(),
             by_name: IndexMap::default(),
             pending_size: None,

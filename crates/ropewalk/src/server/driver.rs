@@ -326,6 +326,11 @@ impl Driver {
         if !rbuf.is_empty() {
             self.feed(&mut rbuf);
         }
+        // One timer for the connection's life, moved as deadlines change: a
+        // new `Sleep` each turn of the loop would register and deregister a
+        // timer entry (a lock on the runtime's timer wheel) per request.
+        let timer = tokio::time::sleep_until(started.into());
+        tokio::pin!(timer);
         loop {
             // Reading paused with whole frames left in the buffer (too many
             // ACKs owed): go on once the core wants to read again.
@@ -402,6 +407,9 @@ impl Driver {
                 min(since.checked_add(idle));
             }
             let sleep_to = deadline.unwrap_or_else(|| now + Duration::from_secs(3600));
+            if timer.deadline() != sleep_to.into() {
+                timer.as_mut().reset(sleep_to.into());
+            }
             let room = read_size.prepare(&mut rbuf);
             let can_read = read_open
                 && if self.h1_body.is_some() {
@@ -451,7 +459,7 @@ impl Driver {
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(sleep_to.into()) => {
+                () = &mut timer => {
                     let now = Instant::now();
                     let frame_late = match (partial_since, self.opts.frame_timeout) {
                         (Some(since), Some(limit)) => now >= since + limit,
