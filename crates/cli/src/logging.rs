@@ -29,9 +29,9 @@ use tracing_subscriber::fmt::MakeWriter;
 
 /// How long the writer gathers lines after the first of a batch.
 const BATCH_DELAY: Duration = Duration::from_millis(10);
-/// Octets of log lines that may wait for stderr (about 60 ms of the access
-/// log at 100,000 requests a second).
-const CAPACITY: usize = 1 << 20;
+/// Octets of log lines that may wait for stderr (about 30 ms of the access
+/// log at 100,000 requests a second; the writer starts at a quarter).
+const CAPACITY: usize = 512 << 10;
 /// Octets waiting that make the writer write without waiting longer.
 const EARLY: usize = CAPACITY / 4;
 

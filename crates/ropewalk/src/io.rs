@@ -17,7 +17,7 @@ const WRITE_HIGH: usize = 256 * 1024;
 /// Buffers per vectored write.
 const MAX_IOV: usize = 64;
 /// First size of a connection's reads, and the largest.
-const READ_MIN: usize = 16 * 1024;
+const READ_MIN: usize = 8 * 1024;
 const READ_MAX: usize = 256 * 1024;
 
 /// Sizes a connection's read buffer: small at first (most connections

@@ -60,9 +60,11 @@ pub(crate) enum Cmd {
     Reset(StreamId, ErrorCode),
     Release(StreamId, usize),
     Done(StreamId),
+    /// Boxed: rare, and large; a channel allocates room for 32 commands
+    /// at a time, per connection.
     Push(
         StreamId,
-        RequestHead,
+        Box<RequestHead>,
         oneshot::Sender<Result<(), UserError>>,
     ),
 }
@@ -124,7 +126,7 @@ impl Push {
         }
         let (tx, rx) = oneshot::channel();
         self.cmds
-            .send(Cmd::Push(self.id, head, tx))
+            .send(Cmd::Push(self.id, Box::new(head), tx))
             .map_err(|_| UserError::GoingAway)?;
         rx.await.unwrap_or(Err(UserError::GoingAway))
     }
@@ -302,8 +304,8 @@ impl Driver {
     {
         let (mut rd, mut wr) = tokio::io::split(io);
         let mut read_size = ReadSize::new();
-        let mut rbuf = BytesMut::new();
-        rbuf.extend_from_slice(&start.prefix);
+        // The buffer the connection's first octets were read into.
+        let mut rbuf = start.prefix;
         if let Some((conn, body)) = start.upgrade {
             self.conn = *conn;
             self.h1_stream = body.is_some();
@@ -988,6 +990,7 @@ impl Driver {
             }
             Cmd::Release(id, n) => self.conn.release_capacity(id, n),
             Cmd::Push(id, head, reply) => {
+                let head = *head;
                 let res = self.conn.push_promise(id, head.clone());
                 match res {
                     Ok(promised) => {

@@ -359,31 +359,42 @@ impl Server {
     ) {
         match acceptor {
             None => self.serve_io(tcp, Some(peer), false, phase).await,
-            Some(acceptor) => {
-                let hs = tokio::time::timeout(self.opts.handshake_timeout, acceptor.accept(tcp));
-                match hs.await {
-                    Ok(Ok(tls)) => {
-                        let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-                        debug!(alpn = ?alpn.as_deref().map(String::from_utf8_lossy), "TLS established");
-                        self.serve_io(tls, Some(peer), true, phase).await;
-                    }
-                    Ok(Err(e)) => {
-                        self.stats.tls_failures.fetch_add(1, Ordering::Relaxed);
-                        let no_alpn = e
-                            .get_ref()
-                            .and_then(|e| e.downcast_ref::<rustls::Error>())
-                            .is_some_and(|e| matches!(e, rustls::Error::NoApplicationProtocol));
-                        if no_alpn {
-                            info!(%peer, "TLS client does not offer h2 in ALPN: sent no_application_protocol alert");
-                        } else {
-                            debug!(%peer, error = %e, "TLS handshake failed");
-                        }
-                    }
-                    Err(_) => {
-                        self.stats.tls_failures.fetch_add(1, Ordering::Relaxed);
-                        debug!(%peer, "TLS handshake timeout");
-                    }
+            // Boxed: the TLS path's state (handshake, rustls connection) is
+            // several KiB that a cleartext connection's task would
+            // otherwise reserve too.
+            Some(acceptor) => Box::pin(self.tls_connection(tcp, peer, acceptor, phase)).await,
+        }
+    }
+
+    async fn tls_connection(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        acceptor: tokio_rustls::TlsAcceptor,
+        phase: watch::Receiver<Phase>,
+    ) {
+        let hs = tokio::time::timeout(self.opts.handshake_timeout, acceptor.accept(tcp));
+        match hs.await {
+            Ok(Ok(tls)) => {
+                let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+                debug!(alpn = ?alpn.as_deref().map(String::from_utf8_lossy), "TLS established");
+                self.serve_io(tls, Some(peer), true, phase).await;
+            }
+            Ok(Err(e)) => {
+                self.stats.tls_failures.fetch_add(1, Ordering::Relaxed);
+                let no_alpn = e
+                    .get_ref()
+                    .and_then(|e| e.downcast_ref::<rustls::Error>())
+                    .is_some_and(|e| matches!(e, rustls::Error::NoApplicationProtocol));
+                if no_alpn {
+                    info!(%peer, "TLS client does not offer h2 in ALPN: sent no_application_protocol alert");
+                } else {
+                    debug!(%peer, error = %e, "TLS handshake failed");
                 }
+            }
+            Err(_) => {
+                self.stats.tls_failures.fetch_add(1, Ordering::Relaxed);
+                debug!(%peer, "TLS handshake timeout");
             }
         }
     }
@@ -412,7 +423,7 @@ impl Server {
         // A connection still starting is dropped at once on shutdown.
         let mut watch_phase = phase.clone();
         let sniffed = tokio::select! {
-            r = h1::sniff(&mut io, self.opts.handshake_timeout, !secure, &self.opts.h2) => r,
+            r = Box::pin(h1::sniff(&mut io, self.opts.handshake_timeout, !secure, &self.opts.h2)) => r,
             _ = watch_phase.wait_for(|p| *p != Phase::Running) => return,
         };
         let start = match sniffed {
@@ -449,7 +460,10 @@ impl Server {
             secure,
             cmd_tx,
         );
-        driver.run(io, start, cmd_rx, phase).await;
+        // Boxed, here and for `sniff`: a future keeps room for each value
+        // held across an await, and the driver moved into `run` would
+        // otherwise be counted twice (as this local and inside `run`).
+        Box::pin(driver.run(io, start, cmd_rx, phase)).await;
     }
 }
 
