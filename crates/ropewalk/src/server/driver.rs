@@ -198,6 +198,12 @@ pub(crate) struct Driver {
     /// Streams whose response is complete while the client still sends a
     /// request body nobody reads.
     unread: Vec<StreamId>,
+    /// Streams whose handler is not started yet (see `StreamCtx::start`),
+    /// so that starting them does not walk every stream.
+    to_start: Vec<StreamId>,
+    /// Streams with response data the core has not taken yet (their
+    /// `pending` was empty when it got some; may name gone streams).
+    with_pending: Vec<StreamId>,
     /// Response octets this connection holds (the sum of its streams'
     /// `granted`), also counted in the server-wide budget.
     budget: Budget,
@@ -284,6 +290,8 @@ impl Driver {
             upgrade_hold: None,
             requests_seen: false,
             unread: Vec::new(),
+            to_start: Vec::new(),
+            with_pending: Vec::new(),
             budget: Budget {
                 stats: stats_for_budget,
                 held: 0,
@@ -647,13 +655,11 @@ impl Driver {
 
     /// Moves data that the core refused (its send buffer was full) into it.
     fn flush_pending(&mut self) {
-        let ids: Vec<StreamId> = self
-            .streams
-            .iter()
-            .filter(|(_, c)| !c.pending.is_empty())
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
+        if self.with_pending.is_empty() {
+            return;
+        }
+        let mut ids = std::mem::take(&mut self.with_pending);
+        for &id in &ids {
             while let Some(ctx) = self.streams.get_mut(&id) {
                 let Some(p) = ctx.pending.pop_front() else {
                     break;
@@ -667,6 +673,7 @@ impl Driver {
                     Err(UserError::SendBufferFull) => {
                         if let Some(ctx) = self.streams.get_mut(&id) {
                             ctx.pending.push_front(p);
+                            self.with_pending.push(id);
                         }
                         break;
                     }
@@ -681,6 +688,11 @@ impl Driver {
                 }
             }
             self.maybe_forget(id);
+        }
+        // Keep the allocation for next time.
+        if self.with_pending.is_empty() {
+            ids.clear();
+            self.with_pending = ids;
         }
     }
 
@@ -735,7 +747,14 @@ impl Driver {
 
     /// Starts the handlers of requests that are still wanted.
     fn start_handlers(&mut self) {
-        for ctx in self.streams.values_mut() {
+        if self.to_start.is_empty() {
+            return;
+        }
+        let mut ids = std::mem::take(&mut self.to_start);
+        for &id in &ids {
+            let Some(ctx) = self.streams.get_mut(&id) else {
+                continue;
+            };
             if let Some(mut task) = ctx.start.take() {
                 self.stats.handlers_total.fetch_add(1, Ordering::Relaxed);
                 if !self.opts.spawn_handlers {
@@ -766,6 +785,10 @@ impl Driver {
                 });
                 ctx.task = Some(handle.abort_handle());
             }
+        }
+        if self.to_start.is_empty() {
+            ids.clear();
+            self.to_start = ids;
         }
     }
 
@@ -954,6 +977,7 @@ impl Driver {
         // Started by `start_handlers` unless the stream is reset first.
         if let Some(ctx) = self.streams.get_mut(&id) {
             ctx.start = Some(Box::pin(task.instrument(span)));
+            self.to_start.push(id);
         }
     }
 
@@ -1028,6 +1052,9 @@ impl Driver {
 
     fn queue(&mut self, id: StreamId, p: Pending) {
         if let Some(ctx) = self.streams.get_mut(&id) {
+            if ctx.pending.is_empty() {
+                self.with_pending.push(id);
+            }
             ctx.pending.push_back(p);
         }
     }
