@@ -325,8 +325,8 @@ impl Client {
 
     /// GET `url` (the query string is kept).
     pub async fn get(&self, url: &str) -> Result<Response<Incoming>, Error> {
-        let uri = parse_url(url)?;
-        self.send(request_head(Method::GET, uri), ReqBody::Empty)
+        let (uri, origin) = parse_url(url)?;
+        self.send(request_head(Method::GET, uri), ReqBody::Empty, Some(origin))
             .await
     }
 
@@ -336,14 +336,15 @@ impl Client {
         url: &str,
         body: impl Into<Bytes>,
     ) -> Result<Response<Incoming>, Error> {
-        let uri = parse_url(url)?;
+        let (uri, origin) = parse_url(url)?;
         let body: Bytes = body.into();
         let body = if body.is_empty() {
             ReqBody::Empty
         } else {
             ReqBody::Full(body)
         };
-        self.send(request_head(Method::POST, uri), body).await
+        self.send(request_head(Method::POST, uri), body, Some(origin))
+            .await
     }
 
     /// Sends `request` (its URI must be absolute: `http` or `https`, with
@@ -382,16 +383,20 @@ impl Client {
             ))
         };
         Origin::of(&parts.uri)?;
-        self.send(RequestHead::from_parts(parts), body).await
+        self.send(RequestHead::from_parts(parts), body, None).await
     }
 
     async fn send(
         &self,
         mut head: RequestHead,
         mut body: ReqBody,
+        origin: Option<Origin>,
     ) -> Result<Response<Incoming>, Error> {
-        let uri = head_uri(&head);
-        let origin = Origin::of(&uri)?;
+        // `get` and `post` found the origin when they parsed the URL.
+        let origin = match origin {
+            Some(o) => o,
+            None => Origin::of(&head_uri(&head))?,
+        };
         if self.inner.decompress && !head.headers.contains_key(ACCEPT_ENCODING) {
             head.headers.insert(
                 ACCEPT_ENCODING,
@@ -438,7 +443,6 @@ impl Client {
         body: &mut ReqBody,
     ) -> Result<Response<Incoming>, Error> {
         let push = self.inner.task.h2.enable_push;
-        let (opened_tx, opened_rx) = oneshot::channel();
         let (resp_tx, resp_rx) = oneshot::channel();
         let (push_tx, pushes) = if push {
             let (tx, rx) = mpsc::channel(push::MAX_PENDING_PUSHES);
@@ -447,40 +451,61 @@ impl Client {
             (None, None)
         };
         let end_stream = matches!(body, ReqBody::Empty);
+        // Only a request with a body needs its stream and credit before
+        // the response: a request without one waits for the response alone.
+        let (opened_tx, opened_rx) = if end_stream {
+            (None, None)
+        } else {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        };
         conn.tx
             .send(Cmd::Request(Box::new(Open {
-                head,
+                head: Some(head),
                 end_stream,
                 opened: opened_tx,
-                response: resp_tx,
+                response: Some(resp_tx),
                 pushes: push_tx,
             })))
             .map_err(|_| Error::GoingAway)?;
-        let (id, credit) = opened_rx.await.map_err(|_| Error::GoingAway)??;
-        let mut guard = CancelOnDrop {
-            id,
-            tx: conn.tx.clone(),
-            armed: true,
+        let mut waiting = Waiting {
+            rx: Some(resp_rx),
+            conn,
         };
-        match body {
-            ReqBody::Empty => {}
-            ReqBody::Full(b) => {
-                tokio::spawn(send_full(id, b.clone(), conn.tx.clone(), credit));
-            }
-            ReqBody::Stream(b) => {
-                if let Some(b) = b.take() {
-                    tokio::spawn(send_body(id, b, conn.tx.clone(), credit));
+        if let Some(opened_rx) = opened_rx {
+            let (id, credit) = match opened_rx.await {
+                Ok(Ok(opened)) => opened,
+                // Not opened: there is no stream to reset.
+                Ok(Err(e)) => {
+                    waiting.rx = None;
+                    return Err(e);
+                }
+                Err(_) => {
+                    waiting.rx = None;
+                    return Err(Error::GoingAway);
+                }
+            };
+            match body {
+                ReqBody::Empty => {}
+                ReqBody::Full(b) => {
+                    tokio::spawn(send_full(id, b.clone(), conn.tx.clone(), credit));
+                }
+                ReqBody::Stream(b) => {
+                    if let Some(b) = b.take() {
+                        tokio::spawn(send_body(id, b, conn.tx.clone(), credit));
+                    }
                 }
             }
         }
+        let rx = waiting.rx.as_mut().expect("waiting for the response");
         let resp = match self.inner.request_timeout {
-            Some(t) => tokio::time::timeout(t, resp_rx)
+            Some(t) => tokio::time::timeout(t, rx)
                 .await
                 .map_err(|_| Error::Timeout("request"))?,
-            None => resp_rx.await,
+            None => rx.await,
         };
+        waiting.rx = None;
         let mut resp = resp.map_err(|_| Error::Closed("connection task ended".into()))??;
-        guard.armed = false;
         if let Some(p) = pushes {
             resp.extensions_mut().insert(p);
         }
@@ -517,17 +542,21 @@ impl ReqBody {
     }
 }
 
-/// Resets the stream (CANCEL) if the caller stops waiting for the response.
-struct CancelOnDrop {
-    id: StreamId,
-    tx: mpsc::UnboundedSender<Cmd>,
-    armed: bool,
+/// A caller waiting for its response head. Dropped before it came (the
+/// caller gave up, or timed out), it has the connection task reset the
+/// stream (CANCEL): the task resets every request whose response receiver
+/// is gone when it gets a [`Cmd::Sweep`], and one sweep serves every caller
+/// that gives up before it runs.
+struct Waiting<'a> {
+    rx: Option<oneshot::Receiver<conn::ResponseResult>>,
+    conn: &'a ConnHandle,
 }
 
-impl Drop for CancelOnDrop {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if self.armed {
-            let _ = self.tx.send(Cmd::Reset(self.id, ErrorCode::Cancel));
+        // The receiver goes first, so that the sweep sees it closed.
+        if self.rx.take().is_some() && !self.conn.shared.sweep.swap(true, Ordering::AcqRel) {
+            let _ = self.conn.tx.send(Cmd::Sweep);
         }
     }
 }
@@ -603,12 +632,12 @@ async fn send_body(
     }
 }
 
-fn parse_url(url: &str) -> Result<Uri, Error> {
+fn parse_url(url: &str) -> Result<(Uri, Origin), Error> {
     let uri: Uri = url
         .parse()
         .map_err(|e| Error::InvalidUrl(format!("{url}: {e}")))?;
-    Origin::of(&uri)?;
-    Ok(uri)
+    let origin = Origin::of(&uri)?;
+    Ok((uri, origin))
 }
 
 fn request_head(method: Method, uri: Uri) -> RequestHead {
