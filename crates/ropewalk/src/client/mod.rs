@@ -67,7 +67,7 @@ pub use ropewalk_proto::error::ErrorCode as Reason;
 use self::conn::{Cmd, Open, TaskOptions};
 use self::connect::TlsOptions;
 use self::decode::Decode;
-use self::pool::{ConnHandle, Origin, Pool};
+use self::pool::{ConnHandle, Origin, Pool, Slot};
 use crate::body::{BoxBody, BoxError, Incoming};
 
 /// Largest piece of request body handed to the connection task at once.
@@ -325,8 +325,9 @@ impl Client {
 
     /// GET `url` (the query string is kept).
     pub async fn get(&self, url: &str) -> Result<Response<Incoming>, Error> {
-        let (uri, origin) = parse_url(url)?;
-        self.send(request_head(Method::GET, uri), ReqBody::Empty, Some(origin))
+        let uri = parse_url(url)?;
+        let slot = self.slot(&uri)?;
+        self.send(request_head(Method::GET, uri), ReqBody::Empty, slot)
             .await
     }
 
@@ -336,15 +337,15 @@ impl Client {
         url: &str,
         body: impl Into<Bytes>,
     ) -> Result<Response<Incoming>, Error> {
-        let (uri, origin) = parse_url(url)?;
+        let uri = parse_url(url)?;
+        let slot = self.slot(&uri)?;
         let body: Bytes = body.into();
         let body = if body.is_empty() {
             ReqBody::Empty
         } else {
             ReqBody::Full(body)
         };
-        self.send(request_head(Method::POST, uri), body, Some(origin))
-            .await
+        self.send(request_head(Method::POST, uri), body, slot).await
     }
 
     /// Sends `request` (its URI must be absolute: `http` or `https`, with
@@ -382,21 +383,28 @@ impl Client {
                     .boxed_unsync(),
             ))
         };
-        Origin::of(&parts.uri)?;
-        self.send(RequestHead::from_parts(parts), body, None).await
+        let slot = self.slot(&parts.uri)?;
+        let head = RequestHead::from_parts(parts);
+        if head.scheme.is_none() {
+            // CONNECT: no `:scheme`, so no origin to send it to.
+            Origin::of(&head_uri(&head))?;
+        }
+        self.send(head, body, slot).await
+    }
+
+    /// The connections for `uri`'s origin (an error if it has none).
+    fn slot(&self, uri: &Uri) -> Result<Arc<Slot>, Error> {
+        self.inner
+            .pool
+            .slot(uri.scheme(), uri.authority(), || Origin::of(uri))
     }
 
     async fn send(
         &self,
         mut head: RequestHead,
         mut body: ReqBody,
-        origin: Option<Origin>,
+        slot: Arc<Slot>,
     ) -> Result<Response<Incoming>, Error> {
-        // `get` and `post` found the origin when they parsed the URL.
-        let origin = match origin {
-            Some(o) => o,
-            None => Origin::of(&head_uri(&head))?,
-        };
         if self.inner.decompress && !head.headers.contains_key(ACCEPT_ENCODING) {
             head.headers.insert(
                 ACCEPT_ENCODING,
@@ -408,9 +416,9 @@ impl Client {
             let conn = self
                 .inner
                 .pool
-                .checkout(&origin, self.inner.max_per_origin, || {
+                .checkout(&slot, self.inner.max_per_origin, || {
                     connect::connect(
-                        &origin,
+                        &slot.origin,
                         Some(&self.inner.tls),
                         self.inner.connect_timeout,
                         self.inner.task.clone(),
@@ -632,12 +640,9 @@ async fn send_body(
     }
 }
 
-fn parse_url(url: &str) -> Result<(Uri, Origin), Error> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| Error::InvalidUrl(format!("{url}: {e}")))?;
-    let origin = Origin::of(&uri)?;
-    Ok((uri, origin))
+fn parse_url(url: &str) -> Result<Uri, Error> {
+    url.parse()
+        .map_err(|e| Error::InvalidUrl(format!("{url}: {e}")))
 }
 
 fn request_head(method: Method, uri: Uri) -> RequestHead {
