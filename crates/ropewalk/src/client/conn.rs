@@ -39,8 +39,9 @@ pub(crate) enum Cmd {
     Request(Box<Open>),
     /// Request body data.
     Data(StreamId, Bytes, bool),
-    /// Request trailers (end the stream).
-    Trailers(StreamId, HeaderMap),
+    /// Request trailers (end the stream); boxed, so that the other commands,
+    /// one per request, stay small in the channel.
+    Trailers(StreamId, Box<HeaderMap>),
     /// Reset a stream (the request body failed, or the caller gave up).
     Reset(StreamId, ErrorCode),
     /// A response body was read: give its flow-control capacity back.
@@ -164,8 +165,9 @@ struct StreamCtx {
     informational: Vec<(StatusCode, HeaderMap)>,
     /// A request of ours (not a push): reset when its caller gives up.
     request: bool,
-    /// The response head, while the events that came with it are handled.
-    held: Option<Held>,
+    /// Where its response head waits in [`Task::held`] while the events
+    /// that came with it are handled.
+    held: Option<usize>,
     /// The server's side of the stream is finished (or it failed).
     recv_done: bool,
     /// Our side is finished (request sent, or abandoned).
@@ -228,9 +230,10 @@ pub(crate) struct Task {
     scan_out: FrameScan,
     /// A request was opened since the idle check last looked.
     requests_seen: bool,
-    /// Streams whose response head came in the events being handled and
-    /// is held until they are all handled (see [`Held`]).
-    held: Vec<StreamId>,
+    /// Response heads that came in the events being handled, held until
+    /// they are all handled (see [`Held`]); kept apart from the streams'
+    /// entries, which stay small.
+    held: Vec<(StreamId, Option<Held>)>,
     /// Callers handed their response since this task last let them run.
     woken: usize,
 }
@@ -536,7 +539,7 @@ impl Task {
         match cmd {
             Cmd::Request(open) => self.on_open(*open),
             Cmd::Data(id, data, end) => self.enqueue(id, Pending::Data(data, end)),
-            Cmd::Trailers(id, t) => self.enqueue(id, Pending::Trailers(t)),
+            Cmd::Trailers(id, t) => self.enqueue(id, Pending::Trailers(*t)),
             Cmd::Reset(id, code) => {
                 if let Some(ctx) = self.streams.get_mut(&id) {
                     ctx.pending.clear();
@@ -653,28 +656,28 @@ impl Task {
                     &mut ctx.informational,
                 )));
         }
-        ctx.held = Some(Held {
-            parts,
-            content_length,
-            data: None,
-            end: end_stream,
-        });
-        self.held.push(stream);
+        ctx.held = Some(self.held.len());
+        self.held.push((
+            stream,
+            Some(Held {
+                parts,
+                content_length,
+                data: None,
+                end: end_stream,
+            }),
+        ));
     }
 
     /// Hands over the response heads held while the events were handled.
     fn deliver_held(&mut self) {
-        if self.held.is_empty() {
-            return;
+        let mut i = 0;
+        while i < self.held.len() {
+            if self.held[i].1.is_some() {
+                self.deliver(self.held[i].0);
+            }
+            i += 1;
         }
-        let mut held = std::mem::take(&mut self.held);
-        for id in held.drain(..) {
-            self.deliver(id);
-        }
-        // Keep the list's memory for the next batch.
-        if self.held.is_empty() {
-            self.held = held;
-        }
+        self.held.clear();
     }
 
     /// Hands the held response head of `stream` to its caller, with a body
@@ -684,7 +687,12 @@ impl Task {
         let Some(ctx) = self.streams.get_mut(&stream) else {
             return;
         };
-        let Some(h) = ctx.held.take() else {
+        let Some(h) = ctx
+            .held
+            .take()
+            .and_then(|i| self.held.get_mut(i))
+            .and_then(|e| e.1.take())
+        else {
             return;
         };
         let Some(reply) = ctx.response.take() else {
@@ -761,13 +769,15 @@ impl Task {
                 end_stream,
             } => {
                 if let Some(ctx) = self.streams.get_mut(&stream) {
-                    if let Some(h) = ctx.held.as_mut() {
+                    if let Some(i) = ctx.held {
                         // The first data after a held head waits with it:
                         // a small body often comes whole with its head.
-                        if h.data.is_none() && !h.end {
-                            h.data = Some(data);
-                            h.end = end_stream;
-                            return;
+                        if let Some(h) = self.held.get_mut(i).and_then(|e| e.1.as_mut()) {
+                            if h.data.is_none() && !h.end {
+                                h.data = Some(data);
+                                h.end = end_stream;
+                                return;
+                            }
                         }
                         self.deliver(stream);
                     }

@@ -631,7 +631,7 @@ async fn send_body(
                 }
                 Err(frame) => {
                     if let Ok(t) = frame.into_trailers() {
-                        let _ = tx.send(Cmd::Trailers(id, t));
+                        let _ = tx.send(Cmd::Trailers(id, Box::new(t)));
                         return;
                     }
                 }
