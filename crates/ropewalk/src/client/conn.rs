@@ -4,6 +4,7 @@
 //! and talks to request callers over channels — the mirror image of the
 //! server's driver.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -527,11 +528,12 @@ impl Task {
     }
 
     fn maybe_forget(&mut self, id: StreamId) {
-        let done = self.streams.get(&id).is_some_and(|c| {
-            c.recv_done && c.send_done && c.pending.is_empty() && c.response.is_none()
-        });
-        if done {
-            self.streams.remove(&id);
+        // One lookup for both the check and the removal.
+        if let Entry::Occupied(e) = self.streams.entry(id) {
+            let c = e.get();
+            if c.recv_done && c.send_done && c.pending.is_empty() && c.response.is_none() {
+                e.remove();
+            }
         }
     }
 
