@@ -505,7 +505,9 @@ impl Client {
                 }
             }
         }
-        let rx = waiting.rx.as_mut().expect("waiting for the response");
+        let Some(rx) = waiting.rx.as_mut() else {
+            return Err(Error::GoingAway);
+        };
         let resp = match self.inner.request_timeout {
             Some(t) => tokio::time::timeout(t, rx)
                 .await
