@@ -107,8 +107,17 @@ pub struct Incoming {
 
 struct Inner {
     id: StreamId,
-    rx: mpsc::UnboundedReceiver<BodyMsg>,
+    source: Source,
     cmds: Releaser,
+}
+
+/// Where an [`Incoming`] body's frames come from.
+enum Source {
+    /// The connection task, as the data arrives.
+    Channel(mpsc::UnboundedReceiver<BodyMsg>),
+    /// (Client) the whole body arrived with the response head: this data,
+    /// then the end.
+    Ready(Bytes),
 }
 
 impl fmt::Debug for Incoming {
@@ -139,11 +148,51 @@ impl Incoming {
         Incoming {
             inner: Some(Inner {
                 id,
-                rx,
+                source: Source::Channel(rx),
                 cmds: cmds.into(),
             }),
             content_length,
             decoder: None,
+        }
+    }
+
+    /// (Client) a body that arrived whole with its head: `data` (not
+    /// empty), then the end. Reading it releases its flow-control capacity,
+    /// as for any other body.
+    pub(crate) fn ready(
+        id: StreamId,
+        data: Bytes,
+        cmds: impl Into<Releaser>,
+        content_length: Option<u64>,
+    ) -> Incoming {
+        Incoming {
+            inner: Some(Inner {
+                id,
+                source: Source::Ready(data),
+                cmds: cmds.into(),
+            }),
+            content_length,
+            decoder: None,
+        }
+    }
+
+    /// (Client) forgets the data that arrived and was not read, without
+    /// releasing it, and says how much that was: the connection task
+    /// releases it itself when nobody took the response.
+    pub(crate) fn forget_unread(&mut self) -> usize {
+        match self.inner.as_mut().map(|i| &mut i.source) {
+            Some(Source::Ready(data)) => std::mem::take(data).len(),
+            Some(Source::Channel(rx)) => {
+                rx.close();
+                let mut n = 0;
+                while let Ok(msg) = rx.try_recv() {
+                    if let BodyMsg::Data(d) = msg {
+                        n += d.len();
+                    }
+                }
+                n
+            }
+            None => 0,
         }
     }
 
@@ -162,7 +211,22 @@ impl Incoming {
         let Some(inner) = self.inner.as_mut() else {
             return Poll::Ready(None);
         };
-        match inner.rx.poll_recv(cx) {
+        let rx = match &mut inner.source {
+            Source::Channel(rx) => rx,
+            Source::Ready(data) => {
+                let data = std::mem::take(data);
+                // Reading releases flow-control capacity.
+                if !data.is_empty() {
+                    inner.cmds.release(inner.id, data.len());
+                }
+                if let Some(n) = self.content_length.as_mut() {
+                    *n = n.saturating_sub(data.len() as u64);
+                }
+                self.inner = None;
+                return Poll::Ready(Some(Ok(Frame::data(data))));
+            }
+        };
+        match rx.poll_recv(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(BodyMsg::Data(data))) => {
                 if !data.is_empty() {
@@ -194,13 +258,19 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // Data that arrived but was never read still holds flow-control
         // window: give it back, and make later data be released at once.
-        self.rx.close();
-        let mut n = 0;
-        while let Ok(msg) = self.rx.try_recv() {
-            if let BodyMsg::Data(d) = msg {
-                n += d.len();
+        let n = match &mut self.source {
+            Source::Channel(rx) => {
+                rx.close();
+                let mut n = 0;
+                while let Ok(msg) = rx.try_recv() {
+                    if let BodyMsg::Data(d) = msg {
+                        n += d.len();
+                    }
+                }
+                n
             }
-        }
+            Source::Ready(data) => data.len(),
+        };
         if n > 0 {
             self.cmds.release(self.id, n);
         }

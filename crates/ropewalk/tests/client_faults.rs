@@ -525,3 +525,157 @@ async fn unread_pushes_are_bounded_and_the_rest_cancelled() {
     }
     assert_eq!(kept, client::MAX_PENDING_PUSHES);
 }
+
+impl Raw {
+    /// Reads until RST_STREAM arrives on `id`; returns its code.
+    async fn reset_of(&mut self, id: StreamId) -> Reason {
+        loop {
+            match self.frame().await {
+                Some(Frame::RstStream(r)) if r.stream_id == id => return r.error_code,
+                Some(_) => {}
+                None => panic!("closed before RST_STREAM on {id:?}"),
+            }
+        }
+    }
+
+    /// Frames encoded into one buffer, written at once (one read for the
+    /// client, so all their events come together).
+    async fn send_all(&mut self, frames: Vec<Frame>) {
+        let mut out = BytesMut::new();
+        for f in frames {
+            f.encode(&mut out);
+        }
+        self.tcp.write_all(&out).await.unwrap();
+    }
+
+    fn head(&mut self, id: StreamId, end: bool) -> Frame {
+        let mut block = Vec::new();
+        self.enc
+            .encode([Header::new(b":status", b"200")], &mut block);
+        let mut h = Headers::new(id, Bytes::from(block));
+        h.set_end_stream(end);
+        Frame::Headers(h)
+    }
+}
+
+fn data(id: StreamId, body: &'static [u8], end: bool) -> Frame {
+    let mut d = Data::new(id, Bytes::from_static(body));
+    d.set_end_stream(end);
+    Frame::Data(d)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_gives_up_has_its_stream_cancelled() {
+    let (l, base) = listener().await;
+    let client = Client::builder()
+        .request_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let timed_out = {
+        let (client, url) = (client.clone(), format!("{base}/slow"));
+        tokio::spawn(async move { client.get(&url).await })
+    };
+    let mut raw = Raw::accept(&l, settings(None)).await;
+    let seen = raw.requests(1).await;
+    // RFC 9113 §8.1: a client that no longer wants the response resets
+    // the stream with CANCEL.
+    assert_eq!(raw.reset_of(seen[0].id).await, Reason::Cancel);
+    let err = timed_out.await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Timeout("request")), "{err:?}");
+    // A caller whose future is dropped, too.
+    let dropped = {
+        let (client, url) = (client.clone(), format!("{base}/dropped"));
+        tokio::spawn(async move { client.get(&url).await })
+    };
+    let seen = raw.requests(1).await;
+    dropped.abort();
+    assert_eq!(raw.reset_of(seen[0].id).await, Reason::Cancel);
+    // The connection still serves the next request.
+    let next = {
+        let (client, url) = (client.clone(), format!("{base}/next"));
+        tokio::spawn(async move { client::collect(client.get(&url).await?).await })
+    };
+    let seen = raw.requests(1).await;
+    raw.respond(seen[0].id, b"fine", true).await;
+    assert_eq!(next.await.unwrap().unwrap().text(), "fine");
+    assert_eq!(client.connections_opened(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heads_sent_before_their_bodies_get_the_right_bodies() {
+    let (l, base) = listener().await;
+    let client = Client::builder().build().unwrap();
+    let fetch = |path: &str| {
+        let (client, url) = (client.clone(), format!("{base}{path}"));
+        tokio::spawn(async move {
+            let resp = client.get(&url).await?;
+            let status = resp.status();
+            let full = client::collect(resp).await?;
+            Ok::<_, Error>((status, full.body, full.trailers))
+        })
+    };
+    let tasks: Vec<_> = ["/a", "/b", "/c", "/d", "/e"]
+        .iter()
+        .map(|p| fetch(p))
+        .collect();
+    let mut raw = Raw::accept(&l, settings(None)).await;
+    let seen = raw.requests(5).await;
+    let id = |p: &str| seen.iter().find(|s| s.path == p).unwrap().id;
+    let (a, b, c, d, e) = (id("/a"), id("/b"), id("/c"), id("/d"), id("/e"));
+    // In one write, as nghttpd does it: heads first, then bodies. /a is
+    // whole, /b comes in two pieces, /c is whole but empty and /d has no
+    // body at all; /e gets its head here and its body in a later write.
+    let mut frames = vec![
+        raw.head(a, false),
+        raw.head(b, false),
+        raw.head(c, false),
+        raw.head(d, true),
+        raw.head(e, false),
+    ];
+    frames.extend([
+        data(b, b"one,", false),
+        data(a, b"whole", true),
+        data(b, b"two", true),
+        data(c, b"", true),
+        data(e, b"early,", false),
+    ]);
+    raw.send_all(frames).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    raw.send_all(vec![data(e, b"late", true)]).await;
+    let mut got = Vec::new();
+    for t in tasks {
+        let (status, body, trailers) = t.await.unwrap().unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert!(trailers.is_none());
+        got.push(String::from_utf8(body.to_vec()).unwrap());
+    }
+    assert_eq!(got, ["whole", "one,two", "", "", "early,late"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_that_comes_with_the_head_fails_the_body_not_the_response() {
+    let (l, base) = listener().await;
+    let client = Client::builder().build().unwrap();
+    let req = {
+        let url = format!("{base}/x");
+        tokio::spawn(async move {
+            let resp = client.get(&url).await?;
+            assert_eq!(resp.status(), StatusCode::OK);
+            Ok::<_, Error>(client::collect(resp).await)
+        })
+    };
+    let mut raw = Raw::accept(&l, settings(None)).await;
+    let seen = raw.requests(1).await;
+    let id = seen[0].id;
+    let head = raw.head(id, false);
+    raw.send_all(vec![
+        head,
+        data(id, b"part", false),
+        Frame::RstStream(RstStream::new(id, Reason::InternalError)),
+    ])
+    .await;
+    // The head came: the response is there; its body fails.
+    let body = req.await.unwrap().expect("the response head arrived");
+    let err = body.unwrap_err();
+    assert!(err.to_string().contains("INTERNAL_ERROR"), "{err}");
+}

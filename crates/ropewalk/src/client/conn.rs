@@ -4,6 +4,7 @@
 //! and talks to request callers over channels — the mirror image of the
 //! server's driver.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -14,7 +15,7 @@ use http::{HeaderMap, Response, StatusCode};
 use ropewalk_proto::conn::{Config, Connection, Error as ConnError, Event, UserError};
 use ropewalk_proto::error::ErrorCode;
 use ropewalk_proto::frame::StreamId;
-use ropewalk_proto::headers::RequestHead;
+use ropewalk_proto::headers::{RequestHead, ResponseHead};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tracing::debug;
@@ -39,25 +40,61 @@ pub(crate) enum Cmd {
     Request(Box<Open>),
     /// Request body data.
     Data(StreamId, Bytes, bool),
-    /// Request trailers (end the stream).
-    Trailers(StreamId, HeaderMap),
+    /// Request trailers (end the stream); boxed, so that the other commands,
+    /// one per request, stay small in the channel.
+    Trailers(StreamId, Box<HeaderMap>),
     /// Reset a stream (the request body failed, or the caller gave up).
     Reset(StreamId, ErrorCode),
     /// A response body was read: give its flow-control capacity back.
     Release(StreamId, usize),
+    /// A caller stopped waiting for its response head: reset the streams
+    /// whose response nobody waits for any more (see [`Shared::sweep`]).
+    Sweep,
 }
+
+/// What a request caller waits on: the stream and its body credit (only
+/// for requests with a body), then the response head.
+pub(crate) type Opened = Result<(StreamId, Arc<Semaphore>), Error>;
 
 /// A request to open.
 #[derive(Debug)]
 pub(crate) struct Open {
-    pub(crate) head: RequestHead,
+    pub(crate) head: Option<RequestHead>,
     pub(crate) end_stream: bool,
-    /// Answered at once: the stream and its body credit, or why not.
-    pub(crate) opened: oneshot::Sender<Result<(StreamId, Arc<Semaphore>), Error>>,
+    /// For a request with a body, answered at once: the stream and its body
+    /// credit, or why not. A request without one learns nothing until its
+    /// response (or why it failed) arrives on `response`.
+    pub(crate) opened: Option<oneshot::Sender<Opened>>,
     /// Answered when the final response head arrives.
-    pub(crate) response: oneshot::Sender<ResponseResult>,
+    pub(crate) response: Option<oneshot::Sender<ResponseResult>>,
     /// Where pushed responses promised on this stream go; `None` refuses them.
     pub(crate) pushes: Option<mpsc::Sender<PushedResponse>>,
+}
+
+impl Open {
+    /// Tells the caller that the request was not opened.
+    fn fail(&mut self, e: Error) {
+        match self.opened.take() {
+            Some(tx) => {
+                let _ = tx.send(Err(e));
+            }
+            None => {
+                if let Some(tx) = self.response.take() {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Open {
+    /// A request dropped unopened (the connection task ended with it still
+    /// queued) was not sent: the caller may try another connection.
+    fn drop(&mut self) {
+        if self.head.is_some() {
+            self.fail(Error::GoingAway);
+        }
+    }
 }
 
 /// Informational (1xx) responses that preceded the final response, in the
@@ -74,6 +111,9 @@ pub(crate) struct Shared {
     pub(crate) active: AtomicUsize,
     /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (100 until known).
     pub(crate) peer_max: AtomicU32,
+    /// A [`Cmd::Sweep`] is on its way: callers that give up meanwhile need
+    /// not send another.
+    pub(crate) sweep: AtomicBool,
 }
 
 impl Shared {
@@ -82,6 +122,7 @@ impl Shared {
             going_away: AtomicBool::new(false),
             active: AtomicUsize::new(0),
             peer_max: AtomicU32::new(100),
+            sweep: AtomicBool::new(false),
         }
     }
 
@@ -101,6 +142,20 @@ enum Pending {
     Trailers(HeaderMap),
 }
 
+/// A response head held back while the rest of the events of the same read
+/// are handled: the first DATA of its body joins it there, so that a small
+/// body that came whole with its head (most do) is handed over whole,
+/// without a channel. Servers often send the heads of many responses before
+/// their bodies, so this cannot look only at the next event.
+struct Held {
+    parts: http::response::Parts,
+    content_length: Option<u64>,
+    /// The first DATA of the body, if it came.
+    data: Option<Bytes>,
+    /// The body ended (with the head, or with `data`).
+    end: bool,
+}
+
 #[derive(Default)]
 struct StreamCtx {
     response: Option<oneshot::Sender<ResponseResult>>,
@@ -109,10 +164,48 @@ struct StreamCtx {
     pending: VecDeque<Pending>,
     pushes: Option<mpsc::Sender<PushedResponse>>,
     informational: Vec<(StatusCode, HeaderMap)>,
+    /// A request of ours (not a push): reset when its caller gives up.
+    request: bool,
+    /// Where its response head waits in [`Task::held`] while the events
+    /// that came with it are handled.
+    held: Option<usize>,
     /// The server's side of the stream is finished (or it failed).
     recv_done: bool,
     /// Our side is finished (request sent, or abandoned).
     send_done: bool,
+}
+
+/// Hashes stream ids for the task's map: looked up several times per
+/// request, where SipHash costs more than the rest of the lookup. The ids
+/// are ours (odd, in order) or, for pushes, the server's (even, increasing,
+/// and few: a hostile choice of them buys little).
+#[derive(Clone, Copy, Default)]
+struct BuildIdHasher;
+
+impl std::hash::BuildHasher for BuildIdHasher {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
+    fn finish(&self) -> u64 {
+        // Fibonacci hashing, with the high half folded into the low half
+        // (the table takes its position from the low bits).
+        let h = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 32)
+    }
 }
 
 /// Settings of the connection task.
@@ -125,7 +218,7 @@ pub(crate) struct TaskOptions {
 
 pub(crate) struct Task {
     conn: Connection,
-    streams: HashMap<StreamId, StreamCtx>,
+    streams: HashMap<StreamId, StreamCtx, BuildIdHasher>,
     /// Streams with request data waiting in `StreamCtx::pending`.
     queued: Vec<StreamId>,
     /// Weak, so that the command channel closes once the client, every
@@ -138,6 +231,12 @@ pub(crate) struct Task {
     scan_out: FrameScan,
     /// A request was opened since the idle check last looked.
     requests_seen: bool,
+    /// Response heads that came in the events being handled, held until
+    /// they are all handled (see [`Held`]); kept apart from the streams'
+    /// entries, which stay small.
+    held: Vec<(StreamId, Option<Held>)>,
+    /// Callers handed their response since this task last let them run.
+    woken: usize,
 }
 
 impl Task {
@@ -148,7 +247,7 @@ impl Task {
     ) -> Task {
         Task {
             conn: Connection::client(opts.h2.clone(), Instant::now()),
-            streams: HashMap::new(),
+            streams: HashMap::default(),
             queued: Vec::new(),
             cmd_tx: cmd_tx.downgrade(),
             shared,
@@ -156,6 +255,8 @@ impl Task {
             scan_in: FrameScan::new(Direction::Received, false),
             scan_out: FrameScan::new(Direction::Sent, true),
             requests_seen: false,
+            held: Vec::new(),
+            woken: 0,
             opts,
         }
     }
@@ -203,6 +304,12 @@ impl Task {
         let mut read_open = true;
         let mut cmds_open = true;
         let mut idle_since = Some(Instant::now());
+        // One timer for the task's life, moved rather than made anew each
+        // turn (registering a timer takes the timer wheel's lock, and one
+        // due sooner than the driver's next wake-up wakes the driver).
+        let far = Duration::from_secs(3600);
+        let sleep = tokio::time::sleep_until((Instant::now() + far).into());
+        tokio::pin!(sleep);
         loop {
             if !rbuf.is_empty() && self.conn.wants_read() && !self.conn.is_closed() {
                 self.conn.recv(&mut rbuf, Instant::now());
@@ -238,7 +345,13 @@ impl Task {
                 let t = since + idle;
                 deadline = Some(deadline.map_or(t, |d| d.min(t)));
             }
-            let sleep_to = deadline.unwrap_or_else(|| now + Duration::from_secs(3600));
+            let sleep_to = deadline.unwrap_or_else(|| now + far);
+            // A timer due sooner than needed is left alone: waking early
+            // costs one turn of this loop (each deadline is checked again
+            // when it fires), moving it costs more at every turn.
+            if sleep.is_elapsed() || sleep_to < sleep.deadline().into_std() {
+                sleep.as_mut().reset(sleep_to.into());
+            }
             let room = read_size.prepare(&mut rbuf);
             let can_read = read_open && self.conn.wants_read();
             let out = &self.out;
@@ -248,6 +361,16 @@ impl Task {
                     match cmd {
                         Some(cmd) => {
                             self.on_cmd(cmd);
+                            // Callers handed their responses together (by one
+                            // read), or with requests in flight beside this
+                            // one, are about to send their next commands: let
+                            // them run first, so that one write carries them
+                            // all rather than one write (and one turn of this
+                            // loop) per request. A lone request does not wait.
+                            if self.woken > 1 || self.streams.len() > 1 {
+                                self.woken = 0;
+                                tokio::task::yield_now().await;
+                            }
                             while let Ok(cmd) = cmd_rx.try_recv() {
                                 self.on_cmd(cmd);
                             }
@@ -284,7 +407,7 @@ impl Task {
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(sleep_to.into()) => {
+                _ = &mut sleep => {
                     let now = Instant::now();
                     if let (Some(since), Some(idle)) = (idle_since, self.opts.idle_timeout) {
                         if now >= since + idle {
@@ -311,15 +434,15 @@ impl Task {
     /// Handles the core's events and pulls what it has to send into the
     /// output queue.
     fn transmit(&mut self) {
+        // One clock reading for the whole batch of frames.
+        let now = Instant::now();
         for _ in 0..2 {
-            while let Some(ev) = self.conn.poll_event() {
-                self.on_event(ev);
-            }
+            self.handle_events();
             self.flush_pending();
             while self.out.has_room() && self.conn.wants_write() {
                 let log = self.opts.frame_log.as_ref();
                 let scan = &mut self.scan_out;
-                let pulled = self.out.pull_tap(&mut self.conn, Instant::now(), |b| {
+                let pulled = self.out.pull_tap(&mut self.conn, now, |b| {
                     if let Some(log) = log {
                         scan.scan(b, log);
                     }
@@ -337,9 +460,7 @@ impl Task {
                 self.flush_pending();
             }
             // Events the writes produced (SendCapacity) may unblock queued data.
-            while let Some(ev) = self.conn.poll_event() {
-                self.on_event(ev);
-            }
+            self.handle_events();
             if !self.out.has_room() || self.queued.is_empty() {
                 break;
             }
@@ -347,6 +468,15 @@ impl Task {
         self.shared
             .active
             .store(self.streams.len(), Ordering::Relaxed);
+    }
+
+    /// Takes the core's events, then hands over the response heads they
+    /// held.
+    fn handle_events(&mut self) {
+        while let Some(ev) = self.conn.poll_event() {
+            self.on_event(ev);
+        }
+        self.deliver_held();
     }
 
     fn flush_pending(&mut self) {
@@ -398,11 +528,12 @@ impl Task {
     }
 
     fn maybe_forget(&mut self, id: StreamId) {
-        let done = self.streams.get(&id).is_some_and(|c| {
-            c.recv_done && c.send_done && c.pending.is_empty() && c.response.is_none()
-        });
-        if done {
-            self.streams.remove(&id);
+        // One lookup for both the check and the removal.
+        if let Entry::Occupied(e) = self.streams.entry(id) {
+            let c = e.get();
+            if c.recv_done && c.send_done && c.pending.is_empty() && c.response.is_none() {
+                e.remove();
+            }
         }
     }
 
@@ -410,7 +541,7 @@ impl Task {
         match cmd {
             Cmd::Request(open) => self.on_open(*open),
             Cmd::Data(id, data, end) => self.enqueue(id, Pending::Data(data, end)),
-            Cmd::Trailers(id, t) => self.enqueue(id, Pending::Trailers(t)),
+            Cmd::Trailers(id, t) => self.enqueue(id, Pending::Trailers(*t)),
             Cmd::Reset(id, code) => {
                 if let Some(ctx) = self.streams.get_mut(&id) {
                     ctx.pending.clear();
@@ -426,6 +557,7 @@ impl Task {
                 self.maybe_forget(id);
             }
             Cmd::Release(id, n) => self.conn.release_capacity(id, n),
+            Cmd::Sweep => self.sweep(),
         }
     }
 
@@ -438,46 +570,184 @@ impl Task {
         }
     }
 
-    fn on_open(&mut self, open: Open) {
+    fn on_open(&mut self, mut open: Open) {
         self.requests_seen = true;
-        let Open {
-            head,
-            end_stream,
-            opened,
-            response,
-            pushes,
-        } = open;
+        let Some(head) = open.head.take() else {
+            return;
+        };
+        if open.response.as_ref().is_none_or(|r| r.is_closed()) {
+            // The caller gave up before the request was sent.
+            return;
+        }
+        let end_stream = open.end_stream;
         match self.conn.send_request(head, end_stream) {
             Ok(id) => {
-                let credit = Arc::new(Semaphore::new(STREAM_BUDGET));
+                // Request bodies get a credit; a request without one needs
+                // none.
+                let credit = open
+                    .opened
+                    .is_some()
+                    .then(|| Arc::new(Semaphore::new(STREAM_BUDGET)));
                 self.streams.insert(
                     id,
                     StreamCtx {
-                        response: Some(response),
-                        credit: Some(credit.clone()),
-                        pushes,
+                        response: open.response.take(),
+                        credit: credit.clone(),
+                        pushes: open.pushes.take(),
                         send_done: end_stream,
+                        request: true,
                         ..StreamCtx::default()
                     },
                 );
                 self.shared
                     .active
                     .store(self.streams.len(), Ordering::Relaxed);
-                let _ = opened.send(Ok((id, credit)));
+                if let (Some(tx), Some(credit)) = (open.opened.take(), credit) {
+                    let _ = tx.send(Ok((id, credit)));
+                }
             }
             Err(UserError::GoingAway) => {
                 self.shared.going_away.store(true, Ordering::Release);
-                let _ = opened.send(Err(Error::GoingAway));
+                open.fail(Error::GoingAway);
             }
             Err(UserError::StreamIdsExhausted) => {
                 // RFC 9113 §5.1.1: a new connection is needed.
                 self.go_away(Instant::now());
-                let _ = opened.send(Err(Error::GoingAway));
+                open.fail(Error::GoingAway);
             }
-            Err(e) => {
-                let _ = opened.send(Err(Error::Request(e.to_string())));
+            Err(e) => open.fail(Error::Request(e.to_string())),
+        }
+    }
+
+    /// Resets the requests whose callers stopped waiting for the response
+    /// head (RFC 9113 §8.1: CANCEL).
+    fn sweep(&mut self) {
+        self.shared.sweep.swap(false, Ordering::AcqRel);
+        let gone: Vec<StreamId> = self
+            .streams
+            .iter()
+            .filter(|(_, c)| c.request && c.response.as_ref().is_some_and(|r| r.is_closed()))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            self.on_cmd(Cmd::Reset(id, ErrorCode::Cancel));
+        }
+    }
+
+    fn on_response(&mut self, stream: StreamId, head: ResponseHead, end_stream: bool) {
+        let Some(ctx) = self.streams.get_mut(&stream) else {
+            return;
+        };
+        if ctx.response.is_none() {
+            // Nobody waits for it (the upgrade request): its data
+            // is released as it arrives.
+            ctx.recv_done |= end_stream;
+            self.maybe_forget(stream);
+            return;
+        }
+        let content_length = head
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let mut parts = head.into_parts();
+        if !ctx.informational.is_empty() {
+            parts
+                .extensions
+                .insert(InformationalResponses(std::mem::take(
+                    &mut ctx.informational,
+                )));
+        }
+        ctx.held = Some(self.held.len());
+        self.held.push((
+            stream,
+            Some(Held {
+                parts,
+                content_length,
+                data: None,
+                end: end_stream,
+            }),
+        ));
+    }
+
+    /// Hands over the response heads held while the events were handled.
+    fn deliver_held(&mut self) {
+        let mut i = 0;
+        while i < self.held.len() {
+            if self.held[i].1.is_some() {
+                self.deliver(self.held[i].0);
+            }
+            i += 1;
+        }
+        self.held.clear();
+    }
+
+    /// Hands the held response head of `stream` to its caller, with a body
+    /// that is already whole when its end came with it, or else one fed
+    /// over a channel (with the data that came with the head).
+    fn deliver(&mut self, stream: StreamId) {
+        let Some(ctx) = self.streams.get_mut(&stream) else {
+            return;
+        };
+        let Some(h) = ctx
+            .held
+            .take()
+            .and_then(|i| self.held.get_mut(i))
+            .and_then(|e| e.1.take())
+        else {
+            return;
+        };
+        let Some(reply) = ctx.response.take() else {
+            return;
+        };
+        let unread = h.data.as_ref().map_or(0, Bytes::len);
+        let body = match self.cmd_tx.upgrade() {
+            _ if h.end && unread == 0 => {
+                ctx.recv_done = true;
+                ctx.pushes = None;
+                Incoming::empty()
+            }
+            Some(cmds) => match h.data {
+                Some(data) if h.end => {
+                    ctx.recv_done = true;
+                    ctx.pushes = None;
+                    Incoming::ready(stream, data, Releaser::Client(cmds), h.content_length)
+                }
+                data => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    if let Some(data) = data.filter(|d| !d.is_empty()) {
+                        let _ = tx.send(BodyMsg::Data(data));
+                    }
+                    ctx.body_tx = Some(tx);
+                    Incoming::new(stream, rx, Releaser::Client(cmds), h.content_length)
+                }
+            },
+            // Nobody holds the client any more: nobody can read it.
+            None => {
+                self.conn.release_capacity(stream, unread);
+                self.abandon(stream);
+                return;
+            }
+        };
+        let sent = reply.send(Ok(Response::from_parts(h.parts, body)));
+        match sent {
+            Ok(()) => self.woken += 1,
+            Err(back) => {
+                // The caller gave up (RFC 9113 §8.1: a client that no
+                // longer wants the response resets with CANCEL).
+                ctx.body_tx = None;
+                // Data that came with the head is given back here, before
+                // the stream is dropped, not by the unread body.
+                if let Ok(mut resp) = back {
+                    let n = resp.body_mut().forget_unread();
+                    if n > 0 {
+                        self.conn.release_capacity(stream, n);
+                    }
+                }
+                self.abandon(stream);
             }
         }
+        self.maybe_forget(stream);
     }
 
     fn on_event(&mut self, ev: Event) {
@@ -486,56 +756,7 @@ impl Task {
                 stream,
                 head,
                 end_stream,
-            } => {
-                let Some(ctx) = self.streams.get_mut(&stream) else {
-                    return;
-                };
-                let Some(reply) = ctx.response.take() else {
-                    // Nobody waits for it (the upgrade request): its data
-                    // is released as it arrives.
-                    ctx.recv_done |= end_stream;
-                    self.maybe_forget(stream);
-                    return;
-                };
-                let content_length = head
-                    .headers
-                    .get(http::header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok());
-                let mut parts = head.into_parts();
-                if !ctx.informational.is_empty() {
-                    parts
-                        .extensions
-                        .insert(InformationalResponses(std::mem::take(
-                            &mut ctx.informational,
-                        )));
-                }
-                let releaser = self.cmd_tx.upgrade();
-                let body = match releaser {
-                    _ if end_stream => {
-                        ctx.recv_done = true;
-                        ctx.pushes = None;
-                        Incoming::empty()
-                    }
-                    Some(cmds) => {
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        ctx.body_tx = Some(tx);
-                        Incoming::new(stream, rx, Releaser::Client(cmds), content_length)
-                    }
-                    // Nobody holds the client any more: nobody can read it.
-                    None => {
-                        self.abandon(stream);
-                        return;
-                    }
-                };
-                if reply.send(Ok(Response::from_parts(parts, body))).is_err() {
-                    // The caller gave up (RFC 9113 §8.1: a client that no
-                    // longer wants the response resets with CANCEL).
-                    ctx.body_tx = None;
-                    self.abandon(stream);
-                }
-                self.maybe_forget(stream);
-            }
+            } => self.on_response(stream, head, end_stream),
             Event::Informational { stream, head } => {
                 if let Some(ctx) = self.streams.get_mut(&stream) {
                     // Bounded: the core limits header blocks per stream.
@@ -549,6 +770,20 @@ impl Task {
                 data,
                 end_stream,
             } => {
+                if let Some(ctx) = self.streams.get_mut(&stream) {
+                    if let Some(i) = ctx.held {
+                        // The first data after a held head waits with it:
+                        // a small body often comes whole with its head.
+                        if let Some(h) = self.held.get_mut(i).and_then(|e| e.1.as_mut()) {
+                            if h.data.is_none() && !h.end {
+                                h.data = Some(data);
+                                h.end = end_stream;
+                                return;
+                            }
+                        }
+                        self.deliver(stream);
+                    }
+                }
                 let n = data.len();
                 let mut delivered = n == 0;
                 let mut abandoned = false;
@@ -575,6 +810,7 @@ impl Task {
                 self.maybe_forget(stream);
             }
             Event::Trailers { stream, trailers } => {
+                self.deliver(stream);
                 if let Some(ctx) = self.streams.get_mut(&stream) {
                     if let Some(tx) = ctx.body_tx.take() {
                         let _ = tx.send(BodyMsg::Trailers(trailers));
@@ -594,6 +830,8 @@ impl Task {
                         Some(reason) if !retryable => Error::from_conn(reason),
                         _ => Error::from_conn(&error),
                     };
+                    // A head held with this event goes first, as it came.
+                    self.deliver(*id);
                     if let Some(ctx) = self.streams.remove(id) {
                         fail_stream(ctx, &e);
                     }
@@ -672,6 +910,8 @@ impl Task {
     }
 
     fn fail_all(&mut self, error: &Error) {
+        // Heads held with the events that ended the connection go first.
+        self.deliver_held();
         for (_, ctx) in self.streams.drain() {
             fail_stream(ctx, error);
         }

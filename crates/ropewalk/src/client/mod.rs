@@ -67,7 +67,7 @@ pub use ropewalk_proto::error::ErrorCode as Reason;
 use self::conn::{Cmd, Open, TaskOptions};
 use self::connect::TlsOptions;
 use self::decode::Decode;
-use self::pool::{ConnHandle, Origin, Pool};
+use self::pool::{ConnHandle, Origin, Pool, Slot};
 use crate::body::{BoxBody, BoxError, Incoming};
 
 /// Largest piece of request body handed to the connection task at once.
@@ -326,7 +326,8 @@ impl Client {
     /// GET `url` (the query string is kept).
     pub async fn get(&self, url: &str) -> Result<Response<Incoming>, Error> {
         let uri = parse_url(url)?;
-        self.send(request_head(Method::GET, uri), ReqBody::Empty)
+        let slot = self.slot(&uri)?;
+        self.send(request_head(Method::GET, uri), ReqBody::Empty, slot)
             .await
     }
 
@@ -337,13 +338,14 @@ impl Client {
         body: impl Into<Bytes>,
     ) -> Result<Response<Incoming>, Error> {
         let uri = parse_url(url)?;
+        let slot = self.slot(&uri)?;
         let body: Bytes = body.into();
         let body = if body.is_empty() {
             ReqBody::Empty
         } else {
             ReqBody::Full(body)
         };
-        self.send(request_head(Method::POST, uri), body).await
+        self.send(request_head(Method::POST, uri), body, slot).await
     }
 
     /// Sends `request` (its URI must be absolute: `http` or `https`, with
@@ -381,17 +383,28 @@ impl Client {
                     .boxed_unsync(),
             ))
         };
-        Origin::of(&parts.uri)?;
-        self.send(RequestHead::from_parts(parts), body).await
+        let slot = self.slot(&parts.uri)?;
+        let head = RequestHead::from_parts(parts);
+        if head.scheme.is_none() {
+            // CONNECT: no `:scheme`, so no origin to send it to.
+            Origin::of(&head_uri(&head))?;
+        }
+        self.send(head, body, slot).await
+    }
+
+    /// The connections for `uri`'s origin (an error if it has none).
+    fn slot(&self, uri: &Uri) -> Result<Arc<Slot>, Error> {
+        self.inner
+            .pool
+            .slot(uri.scheme(), uri.authority(), || Origin::of(uri))
     }
 
     async fn send(
         &self,
         mut head: RequestHead,
         mut body: ReqBody,
+        slot: Arc<Slot>,
     ) -> Result<Response<Incoming>, Error> {
-        let uri = head_uri(&head);
-        let origin = Origin::of(&uri)?;
         if self.inner.decompress && !head.headers.contains_key(ACCEPT_ENCODING) {
             head.headers.insert(
                 ACCEPT_ENCODING,
@@ -403,9 +416,9 @@ impl Client {
             let conn = self
                 .inner
                 .pool
-                .checkout(&origin, self.inner.max_per_origin, || {
+                .checkout(&slot, self.inner.max_per_origin, || {
                     connect::connect(
-                        &origin,
+                        &slot.origin,
                         Some(&self.inner.tls),
                         self.inner.connect_timeout,
                         self.inner.task.clone(),
@@ -438,7 +451,6 @@ impl Client {
         body: &mut ReqBody,
     ) -> Result<Response<Incoming>, Error> {
         let push = self.inner.task.h2.enable_push;
-        let (opened_tx, opened_rx) = oneshot::channel();
         let (resp_tx, resp_rx) = oneshot::channel();
         let (push_tx, pushes) = if push {
             let (tx, rx) = mpsc::channel(push::MAX_PENDING_PUSHES);
@@ -447,40 +459,63 @@ impl Client {
             (None, None)
         };
         let end_stream = matches!(body, ReqBody::Empty);
+        // Only a request with a body needs its stream and credit before
+        // the response: a request without one waits for the response alone.
+        let (opened_tx, opened_rx) = if end_stream {
+            (None, None)
+        } else {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        };
         conn.tx
             .send(Cmd::Request(Box::new(Open {
-                head,
+                head: Some(head),
                 end_stream,
                 opened: opened_tx,
-                response: resp_tx,
+                response: Some(resp_tx),
                 pushes: push_tx,
             })))
             .map_err(|_| Error::GoingAway)?;
-        let (id, credit) = opened_rx.await.map_err(|_| Error::GoingAway)??;
-        let mut guard = CancelOnDrop {
-            id,
-            tx: conn.tx.clone(),
-            armed: true,
+        let mut waiting = Waiting {
+            rx: Some(resp_rx),
+            conn,
         };
-        match body {
-            ReqBody::Empty => {}
-            ReqBody::Full(b) => {
-                tokio::spawn(send_full(id, b.clone(), conn.tx.clone(), credit));
-            }
-            ReqBody::Stream(b) => {
-                if let Some(b) = b.take() {
-                    tokio::spawn(send_body(id, b, conn.tx.clone(), credit));
+        if let Some(opened_rx) = opened_rx {
+            let (id, credit) = match opened_rx.await {
+                Ok(Ok(opened)) => opened,
+                // Not opened: there is no stream to reset.
+                Ok(Err(e)) => {
+                    waiting.rx = None;
+                    return Err(e);
+                }
+                Err(_) => {
+                    waiting.rx = None;
+                    return Err(Error::GoingAway);
+                }
+            };
+            match body {
+                ReqBody::Empty => {}
+                ReqBody::Full(b) => {
+                    tokio::spawn(send_full(id, b.clone(), conn.tx.clone(), credit));
+                }
+                ReqBody::Stream(b) => {
+                    if let Some(b) = b.take() {
+                        tokio::spawn(send_body(id, b, conn.tx.clone(), credit));
+                    }
                 }
             }
         }
+        let Some(rx) = waiting.rx.as_mut() else {
+            return Err(Error::GoingAway);
+        };
         let resp = match self.inner.request_timeout {
-            Some(t) => tokio::time::timeout(t, resp_rx)
+            Some(t) => tokio::time::timeout(t, rx)
                 .await
                 .map_err(|_| Error::Timeout("request"))?,
-            None => resp_rx.await,
+            None => rx.await,
         };
+        waiting.rx = None;
         let mut resp = resp.map_err(|_| Error::Closed("connection task ended".into()))??;
-        guard.armed = false;
         if let Some(p) = pushes {
             resp.extensions_mut().insert(p);
         }
@@ -517,17 +552,21 @@ impl ReqBody {
     }
 }
 
-/// Resets the stream (CANCEL) if the caller stops waiting for the response.
-struct CancelOnDrop {
-    id: StreamId,
-    tx: mpsc::UnboundedSender<Cmd>,
-    armed: bool,
+/// A caller waiting for its response head. Dropped before it came (the
+/// caller gave up, or timed out), it has the connection task reset the
+/// stream (CANCEL): the task resets every request whose response receiver
+/// is gone when it gets a [`Cmd::Sweep`], and one sweep serves every caller
+/// that gives up before it runs.
+struct Waiting<'a> {
+    rx: Option<oneshot::Receiver<conn::ResponseResult>>,
+    conn: &'a ConnHandle,
 }
 
-impl Drop for CancelOnDrop {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if self.armed {
-            let _ = self.tx.send(Cmd::Reset(self.id, ErrorCode::Cancel));
+        // The receiver goes first, so that the sweep sees it closed.
+        if self.rx.take().is_some() && !self.conn.shared.sweep.swap(true, Ordering::AcqRel) {
+            let _ = self.conn.tx.send(Cmd::Sweep);
         }
     }
 }
@@ -594,7 +633,7 @@ async fn send_body(
                 }
                 Err(frame) => {
                     if let Ok(t) = frame.into_trailers() {
-                        let _ = tx.send(Cmd::Trailers(id, t));
+                        let _ = tx.send(Cmd::Trailers(id, Box::new(t)));
                         return;
                     }
                 }
@@ -604,11 +643,8 @@ async fn send_body(
 }
 
 fn parse_url(url: &str) -> Result<Uri, Error> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| Error::InvalidUrl(format!("{url}: {e}")))?;
-    Origin::of(&uri)?;
-    Ok(uri)
+    url.parse()
+        .map_err(|e| Error::InvalidUrl(format!("{url}: {e}")))
 }
 
 fn request_head(method: Method, uri: Uri) -> RequestHead {

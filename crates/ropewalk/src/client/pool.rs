@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use http::Uri;
+use http::uri::{Authority, Scheme};
 use tokio::sync::mpsc;
 
 use super::conn::{Cmd, Shared};
@@ -60,23 +61,76 @@ impl ConnHandle {
     }
 }
 
-type Slot = Arc<tokio::sync::Mutex<Vec<ConnHandle>>>;
+/// One origin's connections.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub(crate) origin: Origin,
+    conns: tokio::sync::Mutex<Vec<ConnHandle>>,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    map: HashMap<Origin, Arc<Slot>>,
+    /// The slot found last, with the scheme and authority it was found
+    /// for: most clients talk to one origin, and finding it again this way
+    /// takes neither parsing the authority nor hashing.
+    last: Option<(Scheme, Authority, Arc<Slot>)>,
+}
 
 /// The client's connections.
 #[derive(Debug, Default)]
 pub(crate) struct Pool {
-    slots: Mutex<HashMap<Origin, Slot>>,
+    slots: Mutex<Slots>,
     pub(crate) opened: AtomicU64,
 }
 
 impl Pool {
-    /// A connection for `origin`: an open one with a free stream slot, a new
+    /// The connections of the origin of `scheme` and `authority` (a
+    /// request's); `origin` finds that origin, or says why there is none,
+    /// when they are not the ones used last.
+    pub(crate) fn slot(
+        &self,
+        scheme: Option<&Scheme>,
+        authority: Option<&Authority>,
+        origin: impl FnOnce() -> Result<Origin, Error>,
+    ) -> Result<Arc<Slot>, Error> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(s), Some(a), Some((ls, la, slot))) = (scheme, authority, &slots.last) {
+            if s.as_str() == ls.as_str() && a.as_str() == la.as_str() {
+                return Ok(slot.clone());
+            }
+        }
+        let origin = origin()?;
+        let slot = match slots.map.get(&origin) {
+            Some(s) => s.clone(),
+            None => {
+                // Forget origins whose connections are all gone.
+                slots.last = None;
+                slots.map.retain(|_, s| {
+                    Arc::strong_count(s) > 1 || s.conns.try_lock().is_ok_and(|v| !v.is_empty())
+                });
+                let slot = Arc::new(Slot {
+                    origin: origin.clone(),
+                    conns: tokio::sync::Mutex::default(),
+                });
+                slots.map.insert(origin, slot.clone());
+                slot
+            }
+        };
+        slots.last = match (scheme, authority) {
+            (Some(s), Some(a)) => Some((s.clone(), a.clone(), slot.clone())),
+            _ => None,
+        };
+        Ok(slot)
+    }
+
+    /// A connection of `slot`: an open one with a free stream slot, a new
     /// one if fewer than `max_per_origin` are open, else the least busy
     /// (the request waits there for a slot). `connect` opens one; requests
     /// arriving meanwhile wait for it rather than opening their own.
     pub(crate) async fn checkout<F, Fut>(
         &self,
-        origin: &Origin,
+        slot: &Slot,
         max_per_origin: usize,
         connect: F,
     ) -> Result<ConnHandle, Error>
@@ -84,20 +138,11 @@ impl Pool {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<ConnHandle, Error>>,
     {
-        let slot = {
-            let mut map = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            match map.get(origin) {
-                Some(s) => s.clone(),
-                None => {
-                    // Forget origins whose connections are all gone.
-                    map.retain(|_, s| {
-                        Arc::strong_count(s) > 1 || s.try_lock().is_ok_and(|v| !v.is_empty())
-                    });
-                    map.entry(origin.clone()).or_default().clone()
-                }
-            }
+        // Uncontended (nobody is connecting) it is taken without waiting.
+        let mut conns = match slot.conns.try_lock() {
+            Ok(conns) => conns,
+            Err(_) => slot.conns.lock().await,
         };
-        let mut conns = slot.lock().await;
         conns.retain(ConnHandle::usable);
         if let Some(c) = conns.iter().find(|c| c.shared.has_slot()) {
             c.shared.active.fetch_add(1, Ordering::Relaxed);
