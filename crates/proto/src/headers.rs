@@ -504,9 +504,35 @@ fn pseudo(name: &'static str, value: &str) -> OutField {
 /// The fields of a request we send (pseudo-headers first, RFC 9113 §8.3).
 pub fn request_fields(head: &RequestHead) -> Result<Vec<OutField>, Malformed> {
     let mut out = Vec::with_capacity(head.headers.len() + 5);
-    out.push(pseudo(":method", head.method.as_str()));
+    // The common methods and schemes without copying them.
+    let method: Option<&'static [u8]> = match head.method {
+        Method::GET => Some(b"GET"),
+        Method::POST => Some(b"POST"),
+        Method::HEAD => Some(b"HEAD"),
+        Method::PUT => Some(b"PUT"),
+        Method::DELETE => Some(b"DELETE"),
+        _ => None,
+    };
+    match method {
+        Some(m) => out.push((Bytes::from_static(b":method"), Bytes::from_static(m), false)),
+        None => out.push(pseudo(":method", head.method.as_str())),
+    }
     if let Some(s) = &head.scheme {
-        out.push(pseudo(":scheme", s.as_str()));
+        if *s == Scheme::HTTP {
+            out.push((
+                Bytes::from_static(b":scheme"),
+                Bytes::from_static(b"http"),
+                false,
+            ));
+        } else if *s == Scheme::HTTPS {
+            out.push((
+                Bytes::from_static(b":scheme"),
+                Bytes::from_static(b"https"),
+                false,
+            ));
+        } else {
+            out.push(pseudo(":scheme", s.as_str()));
+        }
     }
     if let Some(a) = &head.authority {
         out.push(pseudo(":authority", a.as_str()));
@@ -524,7 +550,21 @@ pub fn request_fields(head: &RequestHead) -> Result<Vec<OutField>, Malformed> {
 /// The fields of a response we send.
 pub fn response_fields(head: &ResponseHead) -> Result<Vec<OutField>, Malformed> {
     let mut out = Vec::with_capacity(head.headers.len() + 1);
-    out.push(pseudo(":status", head.status.as_str()));
+    // The common statuses without copying them.
+    let status: Option<&'static [u8]> = match head.status.as_u16() {
+        200 => Some(b"200"),
+        204 => Some(b"204"),
+        206 => Some(b"206"),
+        301 => Some(b"301"),
+        302 => Some(b"302"),
+        304 => Some(b"304"),
+        404 => Some(b"404"),
+        _ => None,
+    };
+    match status {
+        Some(v) => out.push((Bytes::from_static(b":status"), Bytes::from_static(v), false)),
+        None => out.push(pseudo(":status", head.status.as_str())),
+    }
     push_regular(&mut out, &head.headers)?;
     Ok(out)
 }
