@@ -95,8 +95,16 @@ impl tower_service::Service<Request<Incoming>> for BoxService {
 /// Routes requests by path. Exact routes win over prefixes; among
 /// prefixes the longest wins; anything else goes to the fallback (404
 /// unless set).
+///
+/// Cloning a router (the server clones its service for each request, as
+/// `tower` has it) shares its routes: they are behind an `Arc`.
 #[derive(Clone, Default)]
 pub struct Router {
+    routes: Arc<Routes>,
+}
+
+#[derive(Clone, Default)]
+struct Routes {
     exact: HashMap<String, Handler>,
     prefixes: Vec<(String, Handler)>,
     fallback: Option<Handler>,
@@ -105,10 +113,15 @@ pub struct Router {
 impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Router")
-            .field("exact", &self.exact.keys().collect::<Vec<_>>())
+            .field("exact", &self.routes.exact.keys().collect::<Vec<_>>())
             .field(
                 "prefixes",
-                &self.prefixes.iter().map(|p| &p.0).collect::<Vec<_>>(),
+                &self
+                    .routes
+                    .prefixes
+                    .iter()
+                    .map(|p| &p.0)
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -133,7 +146,9 @@ impl Router {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        self.exact.insert(path.to_owned(), erase(service));
+        Arc::make_mut(&mut self.routes)
+            .exact
+            .insert(path.to_owned(), erase(service));
         self
     }
 
@@ -150,10 +165,11 @@ impl Router {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        self.prefixes.retain(|(p, _)| p != prefix);
-        self.prefixes.push((prefix.to_owned(), erase(service)));
+        let prefixes = &mut Arc::make_mut(&mut self.routes).prefixes;
+        prefixes.retain(|(p, _)| p != prefix);
+        prefixes.push((prefix.to_owned(), erase(service)));
         // Longest first.
-        self.prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+        prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         self
     }
 
@@ -170,16 +186,20 @@ impl Router {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        self.fallback = Some(erase(service));
+        Arc::make_mut(&mut self.routes).fallback = Some(erase(service));
         self
     }
 
     fn pick(&self, req: &mut Request<Incoming>) -> Option<Handler> {
         let path = req.uri().path();
-        if let Some(h) = self.exact.get(path) {
+        if let Some(h) = self.routes.exact.get(path) {
             return Some(h.clone());
         }
-        let (prefix, h) = self.prefixes.iter().find(|(p, _)| path.starts_with(p))?;
+        let (prefix, h) = self
+            .routes
+            .prefixes
+            .iter()
+            .find(|(p, _)| path.starts_with(p))?;
         let h = h.clone();
         req.extensions_mut().insert(MatchedPrefix(prefix.clone()));
         Some(h)
@@ -196,7 +216,7 @@ impl tower_service::Service<Request<Incoming>> for Router {
     }
 
     fn call(&mut self, mut req: Request<Incoming>) -> BoxFuture {
-        match self.pick(&mut req).or_else(|| self.fallback.clone()) {
+        match self.pick(&mut req).or_else(|| self.routes.fallback.clone()) {
             Some(h) => h(req),
             None => Box::pin(async { Ok(not_found()) }),
         }
