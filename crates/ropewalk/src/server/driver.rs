@@ -584,6 +584,8 @@ impl Driver {
     }
 
     fn transmit(&mut self) {
+        // One clock reading for the whole batch of frames.
+        let now = Instant::now();
         self.flush_pending();
         // No HTTP/2 frame before the 101 (RFC 7540 §3.2), nor after a 400.
         while self.out.has_room() && self.conn.wants_write() && !self.owe_switch && !self.h1_refused
@@ -597,7 +599,7 @@ impl Driver {
                     self.upgrade_hold = Some(true);
                 }
             }
-            match self.out.pull(&mut self.conn, Instant::now()) {
+            match self.out.pull(&mut self.conn, now) {
                 Pulled::Nothing => break,
                 Pulled::Frames => {}
                 Pulled::Data { stream, len } => {
