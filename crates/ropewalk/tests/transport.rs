@@ -816,6 +816,30 @@ Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\n"
     s.shutdown().await;
 }
 
+/// An upgraded request whose body stops arriving: after the handshake
+/// timeout it gets an HTTP/1.1 408 (no 101 was sent), and the connection
+/// ends rather than waiting on.
+#[tokio::test]
+async fn h2c_upgrade_with_a_stalled_body_gets_408() {
+    let opts = Options {
+        handshake_timeout: Duration::from_millis(300),
+        ..Options::default()
+    };
+    let s = spawn(ropewalk::demo::router(None).unwrap(), false, opts).await;
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\
+Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\nonly some",
+    )
+    .await
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    let out = String::from_utf8(read_to_end(&mut tcp).await).unwrap();
+    assert!(out.starts_with("HTTP/1.1 408 "), "{out}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    s.shutdown().await;
+}
+
 fn pattern_bytes(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 13 % 256) as u8).collect()
 }

@@ -586,6 +586,23 @@ impl Driver {
     fn transmit(&mut self) {
         // One clock reading for the whole batch of frames.
         let now = Instant::now();
+        if self.owe_switch {
+            if let Some(why) = self.conn.close_reason() {
+                // Closed (a timeout, shutdown) while the upgraded request's
+                // body was still arriving: no 101 was sent, so the answer
+                // is HTTP/1.1, and the connection ends once it is written.
+                let status = if why.to_string().contains("timeout") {
+                    "408 Request Timeout"
+                } else {
+                    "503 Service Unavailable"
+                };
+                let msg = h1::answer(status, &format!("request not completed: {why}\n"));
+                self.out.push(Bytes::from(msg));
+                self.owe_switch = false;
+                self.h1_body = None;
+                self.h1_refused = true;
+            }
+        }
         self.flush_pending();
         // No HTTP/2 frame before the 101 (RFC 7540 §3.2), nor after a 400.
         while self.out.has_room() && self.conn.wants_write() && !self.owe_switch && !self.h1_refused
