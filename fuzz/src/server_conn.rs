@@ -491,7 +491,14 @@ impl Output {
                 }
             }
             Frame::RstStream(_) => {
-                self.stream(id, peer, "RST_STREAM", false).reset = true;
+                if self.is_local(id) && id < self.last_local && !self.streams.contains_key(&id) {
+                    // RFC 9113 §5.1.1: opening a stream implicitly closed the
+                    // idle ones of lower ids (a request queued and given up
+                    // before its HEADERS), and a closed stream may be reset.
+                    self.streams.entry(id).or_default().reset = true;
+                } else {
+                    self.stream(id, peer, "RST_STREAM", false).reset = true;
+                }
             }
             Frame::WindowUpdate(_) if id != 0 => {
                 let s = self.stream(id, peer, "WINDOW_UPDATE", false);

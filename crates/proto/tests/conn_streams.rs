@@ -632,6 +632,72 @@ fn rfc9113_6_4_no_rst_for_queued_request() {
     p.expect_nothing();
 }
 
+/// Found by fuzzing (`fuzz/regressions/client_conn/rst-on-never-announced-stream`): a
+/// request given up while queued was allocated an id the server never saw. A frame on it
+/// from the server (here an oversized one, a stream error by RFC 9113 §4.2) must not be
+/// answered with RST_STREAM on what is, for the server, an idle stream (§6.4); it is a
+/// connection error (§5.1 idle).
+#[test]
+fn rfc9113_5_1_frame_on_a_dropped_queued_request_is_a_connection_error() {
+    let mut p = Peer::client(cfg());
+    let mut s = Settings::default();
+    s.set_max_concurrent_streams(Some(1));
+    p.handshake_with(s);
+    p.conn.send_request(get("https://a/1"), true).unwrap();
+    let queued = p.conn.send_request(get("https://a/2"), true).unwrap();
+    p.frames();
+    p.conn.drop_stream(queued);
+    p.expect_nothing();
+    // A DATA frame header announcing 20,000 octets (over the default 16,384) on it.
+    let mut raw = vec![0x00, 0x4e, 0x20, 0x00, 0x00];
+    raw.extend_from_slice(&queued.get().to_be_bytes());
+    raw.extend_from_slice(&[0u8; 20_000]);
+    p.send_raw(&raw);
+    let frames = p.frames();
+    assert!(
+        !frames.iter().any(|f| matches!(f, Frame::RstStream(_))),
+        "{frames:?}"
+    );
+    assert!(
+        frames.iter().any(|f| matches!(f, Frame::GoAway(_))),
+        "{frames:?}"
+    );
+}
+
+/// RFC 9113 §5.1.1: opening stream 3 implicitly closes an idle stream 1 below it. Here
+/// the dropped queued request is below a later one that was sent: a frame on it is a
+/// frame on a closed stream, which may be answered by RST_STREAM.
+#[test]
+fn rfc9113_5_1_1_dropped_id_below_an_opened_one_is_closed_not_idle() {
+    let mut p = Peer::client(cfg());
+    let mut s = Settings::default();
+    s.set_max_concurrent_streams(Some(1));
+    p.handshake_with(s);
+    p.conn.send_request(get("https://a/1"), true).unwrap();
+    let dropped = p.conn.send_request(get("https://a/2"), true).unwrap();
+    let later = p.conn.send_request(get("https://a/3"), true).unwrap();
+    p.frames();
+    p.conn.drop_stream(dropped);
+    // Stream 1 ends: the later request goes out, with an id above the dropped one.
+    p.send_headers(1, OK, true);
+    let frames = p.frames();
+    assert!(
+        frames
+            .iter()
+            .any(|f| matches!(f, Frame::Headers(h) if h.stream_id == later)),
+        "{frames:?}"
+    );
+    let mut raw = vec![0x00, 0x4e, 0x20, 0x00, 0x00];
+    raw.extend_from_slice(&dropped.get().to_be_bytes());
+    raw.extend_from_slice(&[0u8; 20_000]);
+    p.send_raw(&raw);
+    let frames = p.frames();
+    assert!(
+        !frames.iter().any(|f| matches!(f, Frame::GoAway(_))),
+        "{frames:?}"
+    );
+}
+
 #[test]
 fn rfc9113_5_1_client_stream_lifecycle_states() {
     let mut p = Peer::client_ready(cfg());

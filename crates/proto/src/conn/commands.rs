@@ -123,6 +123,7 @@ impl Connection {
                 fields,
                 end_stream,
             });
+            self.local_announced = Some(self.local_announced.map_or(id, |h| h.max(id)));
             if work {
                 self.scheduler.push(id, prio);
             }
@@ -377,6 +378,7 @@ impl Connection {
             promised,
             fields,
         });
+        self.local_announced = Some(promised);
         Ok(promised)
     }
 

@@ -192,6 +192,10 @@ pub struct Connection {
     recv_window: RecvWindow,
     /// Next id we open (client odd, server even).
     next_local_id: Option<StreamId>,
+    /// The highest of our stream ids the peer has seen (HEADERS of a
+    /// request, PUSH_PROMISE): ids above it are idle for the peer even if
+    /// allocated (a request queued and given up before its HEADERS).
+    local_announced: Option<StreamId>,
     /// Highest id the peer opened or we saw.
     last_peer_id: StreamId,
     /// Highest peer id we acted on (what our GOAWAY reports, RFC 9113 §6.8).
@@ -279,6 +283,7 @@ impl Connection {
             send_window: SendWindow::new(DEFAULT_WINDOW),
             recv_window: RecvWindow::new(DEFAULT_WINDOW, conn_window),
             next_local_id: Some(first_local),
+            local_announced: None,
             last_peer_id: StreamId::ZERO,
             last_processed: StreamId::ZERO,
             partial: None,

@@ -132,7 +132,9 @@ impl Connection {
             return false;
         }
         if self.is_local_id(id) {
-            self.next_local_id.is_some_and(|next| id >= next)
+            // Not merely allocated: announced (RFC 9113 §5.1.1: a new id
+            // implicitly closes the idle streams below it).
+            self.local_announced.is_none_or(|h| id > h)
         } else {
             id > self.last_peer_id
         }

@@ -151,6 +151,8 @@ impl Connection {
         s.head_request = head.method == http::Method::HEAD;
         conn.streams.insert(s);
         conn.next_local_id = Some(StreamId::new(3));
+        // Announced in HTTP/1.1.
+        conn.local_announced = Some(id);
         conn
     }
 
