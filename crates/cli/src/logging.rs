@@ -97,7 +97,9 @@ impl Write for Line {
 impl Drop for Line {
     fn drop(&mut self) {
         if self.buf.is_empty() {
-            LINE.with(|l| l.set(std::mem::take(&mut self.buf)));
+            let buf = std::mem::take(&mut self.buf);
+            // `try_with`: a line may be dropped while the thread ends.
+            let _ = LINE.try_with(|l| l.set(buf));
             return;
         }
         let mut p = self
@@ -119,7 +121,7 @@ impl Drop for Line {
         let mut buf = std::mem::take(&mut self.buf);
         if buf.capacity() <= 64 << 10 {
             buf.clear();
-            LINE.with(|l| l.set(buf));
+            let _ = LINE.try_with(|l| l.set(buf));
         }
     }
 }
@@ -130,7 +132,7 @@ impl<'a> MakeWriter<'a> for Batched {
     fn make_writer(&'a self) -> Line {
         Line {
             shared: self.0.clone(),
-            buf: LINE.with(Cell::take),
+            buf: LINE.try_with(Cell::take).unwrap_or_default(),
         }
     }
 }
