@@ -260,12 +260,16 @@ impl PeerView {
     }
 
     fn on_frame(&mut self, f: &Frame) {
-        let mut id = f.stream_id().get();
-        if let Frame::PushPromise(p) = f {
-            id = id.max(p.promised_id.get());
-        }
-        if (id % 2 == 1) == self.peer_is_client {
-            self.max_peer_stream = self.max_peer_stream.max(id);
+        // The peer's streams: those it opened, and those it promised (a
+        // PUSH_PROMISE's own stream is ours: each id is judged on its own).
+        let promised = match f {
+            Frame::PushPromise(p) => Some(p.promised_id.get()),
+            _ => None,
+        };
+        for id in std::iter::once(f.stream_id().get()).chain(promised) {
+            if (id % 2 == 1) == self.peer_is_client {
+                self.max_peer_stream = self.max_peer_stream.max(id);
+            }
         }
         let id = f.stream_id().get();
         match f {
