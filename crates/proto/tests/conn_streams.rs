@@ -632,6 +632,23 @@ fn rfc9113_6_4_no_rst_for_queued_request() {
     p.expect_nothing();
 }
 
+/// A client whose server allows one stream at a time.
+fn client_limited_to_one_stream() -> Peer {
+    let mut p = Peer::client(cfg());
+    let mut s = Settings::default();
+    s.set_max_concurrent_streams(Some(1));
+    p.handshake_with(s);
+    p
+}
+
+/// A DATA frame of 20,000 octets on `id`: over the default SETTINGS_MAX_FRAME_SIZE.
+fn oversized_data(id: ropewalk_proto::frame::StreamId) -> Vec<u8> {
+    let mut raw = vec![0x00, 0x4e, 0x20, 0x00, 0x00];
+    raw.extend_from_slice(&id.get().to_be_bytes());
+    raw.extend_from_slice(&[0u8; 20_000]);
+    raw
+}
+
 /// Found by fuzzing (`fuzz/regressions/client_conn/rst-on-never-announced-stream`): a
 /// request given up while queued was allocated an id the server never saw. A frame on it
 /// from the server (here an oversized one, a stream error by RFC 9113 §4.2) must not be
@@ -639,20 +656,14 @@ fn rfc9113_6_4_no_rst_for_queued_request() {
 /// connection error (§5.1 idle).
 #[test]
 fn rfc9113_5_1_frame_on_a_dropped_queued_request_is_a_connection_error() {
-    let mut p = Peer::client(cfg());
-    let mut s = Settings::default();
-    s.set_max_concurrent_streams(Some(1));
-    p.handshake_with(s);
+    let mut p = client_limited_to_one_stream();
     p.conn.send_request(get("https://a/1"), true).unwrap();
     let queued = p.conn.send_request(get("https://a/2"), true).unwrap();
     p.frames();
     p.conn.drop_stream(queued);
     p.expect_nothing();
-    // A DATA frame header announcing 20,000 octets (over the default 16,384) on it.
-    let mut raw = vec![0x00, 0x4e, 0x20, 0x00, 0x00];
-    raw.extend_from_slice(&queued.get().to_be_bytes());
-    raw.extend_from_slice(&[0u8; 20_000]);
-    p.send_raw(&raw);
+    // A DATA frame of 20,000 octets (over the default 16,384) on it.
+    p.send_raw(&oversized_data(queued));
     let frames = p.frames();
     assert!(
         !frames.iter().any(|f| matches!(f, Frame::RstStream(_))),
@@ -669,10 +680,7 @@ fn rfc9113_5_1_frame_on_a_dropped_queued_request_is_a_connection_error() {
 /// frame on a closed stream, which may be answered by RST_STREAM.
 #[test]
 fn rfc9113_5_1_1_dropped_id_below_an_opened_one_is_closed_not_idle() {
-    let mut p = Peer::client(cfg());
-    let mut s = Settings::default();
-    s.set_max_concurrent_streams(Some(1));
-    p.handshake_with(s);
+    let mut p = client_limited_to_one_stream();
     p.conn.send_request(get("https://a/1"), true).unwrap();
     let dropped = p.conn.send_request(get("https://a/2"), true).unwrap();
     let later = p.conn.send_request(get("https://a/3"), true).unwrap();
@@ -687,10 +695,7 @@ fn rfc9113_5_1_1_dropped_id_below_an_opened_one_is_closed_not_idle() {
             .any(|f| matches!(f, Frame::Headers(h) if h.stream_id == later)),
         "{frames:?}"
     );
-    let mut raw = vec![0x00, 0x4e, 0x20, 0x00, 0x00];
-    raw.extend_from_slice(&dropped.get().to_be_bytes());
-    raw.extend_from_slice(&[0u8; 20_000]);
-    p.send_raw(&raw);
+    p.send_raw(&oversized_data(dropped));
     let frames = p.frames();
     assert!(
         !frames.iter().any(|f| matches!(f, Frame::GoAway(_))),
