@@ -120,6 +120,26 @@ enum Source {
     Ready(Bytes),
 }
 
+impl Source {
+    /// Takes the data that arrived and was not read (closing the channel,
+    /// so that later data is not queued) and says how much that was.
+    fn take_unread(&mut self) -> usize {
+        match self {
+            Source::Ready(data) => std::mem::take(data).len(),
+            Source::Channel(rx) => {
+                rx.close();
+                let mut n = 0;
+                while let Ok(msg) = rx.try_recv() {
+                    if let BodyMsg::Data(d) = msg {
+                        n += d.len();
+                    }
+                }
+                n
+            }
+        }
+    }
+}
+
 impl fmt::Debug for Incoming {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Incoming")
@@ -180,20 +200,7 @@ impl Incoming {
     /// releasing it, and says how much that was: the connection task
     /// releases it itself when nobody took the response.
     pub(crate) fn forget_unread(&mut self) -> usize {
-        match self.inner.as_mut().map(|i| &mut i.source) {
-            Some(Source::Ready(data)) => std::mem::take(data).len(),
-            Some(Source::Channel(rx)) => {
-                rx.close();
-                let mut n = 0;
-                while let Ok(msg) = rx.try_recv() {
-                    if let BodyMsg::Data(d) = msg {
-                        n += d.len();
-                    }
-                }
-                n
-            }
-            None => 0,
-        }
+        self.inner.as_mut().map_or(0, |i| i.source.take_unread())
     }
 
     /// Decodes the body's content coding as it is read (client responses).
@@ -258,19 +265,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // Data that arrived but was never read still holds flow-control
         // window: give it back, and make later data be released at once.
-        let n = match &mut self.source {
-            Source::Channel(rx) => {
-                rx.close();
-                let mut n = 0;
-                while let Ok(msg) = rx.try_recv() {
-                    if let BodyMsg::Data(d) = msg {
-                        n += d.len();
-                    }
-                }
-                n
-            }
-            Source::Ready(data) => data.len(),
-        };
+        let n = self.source.take_unread();
         if n > 0 {
             self.cmds.release(self.id, n);
         }

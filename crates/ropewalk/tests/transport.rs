@@ -562,14 +562,7 @@ Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkA
         |f| matches!(f, Frame::Data(d) if d.stream_id == StreamId::new(1) && d.end_stream),
     )
     .await;
-    let echoed: Vec<u8> = frames
-        .iter()
-        .filter_map(|f| match f {
-            Frame::Data(d) if d.stream_id == StreamId::new(1) => Some(d.data.to_vec()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let echoed = stream_1_data(&frames);
     assert_eq!(echoed, body);
     drop(tcp);
     s.shutdown().await;
@@ -793,14 +786,7 @@ Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\n"
     )
     .await;
     assert!(matches!(frames[0], Frame::Settings(_)), "{frames:?}");
-    let echoed: Vec<u8> = frames
-        .iter()
-        .filter_map(|f| match f {
-            Frame::Data(d) if d.stream_id == StreamId::new(1) => Some(d.data.to_vec()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let echoed = stream_1_data(&frames);
     assert_eq!(echoed, b"hello");
     drop(tcp);
 
@@ -838,6 +824,19 @@ Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\no
     assert!(out.starts_with("HTTP/1.1 408 "), "{out}");
     assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
     s.shutdown().await;
+}
+
+/// The DATA octets of stream 1 among `frames`, in order.
+fn stream_1_data(frames: &[Frame]) -> Vec<u8> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Data(d) if d.stream_id == StreamId::new(1) => Some(&d.data[..]),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect()
 }
 
 fn pattern_bytes(n: usize) -> Vec<u8> {
