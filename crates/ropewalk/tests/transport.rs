@@ -93,6 +93,55 @@ async fn tls_client_offering_only_http11_is_refused() {
     s.shutdown().await;
 }
 
+/// Slowloris on the TLS handshake: a ClientHello trickled one octet at a
+/// time is cut at the handshake timeout, counted as a TLS failure, and the
+/// server serves other TLS clients meanwhile.
+#[tokio::test]
+async fn tls_handshake_slowloris_is_cut_at_the_handshake_timeout() {
+    let opts = Options {
+        handshake_timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    let s = spawn(ropewalk::demo::router(None).unwrap(), true, opts).await;
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    // A TLS record header for a 512-octet handshake record, then the
+    // start of a ClientHello, an octet every 50 ms.
+    let hello = [
+        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+    ];
+    let t0 = std::time::Instant::now();
+    let mut cut = false;
+    for b in hello.iter().cycle().take(100) {
+        if tcp.write_all(&[*b]).await.is_err() {
+            cut = true;
+            break;
+        }
+        let mut one = [0u8; 1];
+        match tokio::time::timeout(Duration::from_millis(50), tcp.read(&mut one)).await {
+            Ok(Ok(0) | Err(_)) => {
+                cut = true;
+                break;
+            }
+            _ => {}
+        }
+        if t0.elapsed() < Duration::from_millis(300) {
+            // Meanwhile a real TLS client is served.
+            let mut c = s.client().await;
+            let (p, _, _) = common::fetch(&mut c, common::get(&s.url("/hello"))).await;
+            assert_eq!(p.status, 200);
+        }
+    }
+    assert!(cut, "the trickled handshake was not cut");
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(s.stats.tls_failures(), 1);
+    s.shutdown().await;
+}
+
 #[tokio::test]
 async fn silent_connection_is_closed_after_the_handshake_timeout() {
     let opts = Options {

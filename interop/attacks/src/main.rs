@@ -50,7 +50,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 const USAGE: &str = "usage: ropewalk-attacks --target HOST:PORT [--server-pid PID] [--duration 3s] \
-[--only NAME,...] [--assert] [--json FILE] [--path /hello] [--idle-conns 500] [--attackers 1] [--baseline DUR] [--list]";
+[--only NAME,...] [--assert] [--json FILE] [--path /hello] [--idle-conns 2000] [--attackers 1] [--baseline DUR] [--list]";
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
@@ -63,7 +63,7 @@ fn parse_args() -> Result<Args, String> {
         assert: false,
         json: None,
         path: "/hello".into(),
-        idle_conns: 500,
+        idle_conns: 2000,
         attackers: 1,
         baseline: None,
     };
