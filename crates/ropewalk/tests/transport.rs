@@ -117,12 +117,11 @@ async fn tls_handshake_slowloris_is_cut_at_the_handshake_timeout() {
             break;
         }
         let mut one = [0u8; 1];
-        match tokio::time::timeout(Duration::from_millis(50), tcp.read(&mut one)).await {
-            Ok(Ok(0) | Err(_)) => {
-                cut = true;
-                break;
-            }
-            _ => {}
+        if let Ok(Ok(0) | Err(_)) =
+            tokio::time::timeout(Duration::from_millis(50), tcp.read(&mut one)).await
+        {
+            cut = true;
+            break;
         }
         if t0.elapsed() < Duration::from_millis(300) {
             // Meanwhile a real TLS client is served.
