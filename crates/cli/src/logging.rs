@@ -194,9 +194,10 @@ fn writer_thread(shared: Arc<Shared>, mut out: impl Write) {
 }
 
 /// Installs the subscriber: `RUST_LOG` if set, else `default` (e.g.
-/// `info` for `serve`, whose access log is at INFO). Keep the guard until
-/// the process ends.
-pub fn init(default: &str) -> Guard {
+/// `info` for `serve`, whose access log is at INFO); `no_access` turns the
+/// access log (target `ropewalk::access`) off whatever the filter says.
+/// Keep the guard until the process ends.
+pub fn init(default: &str, no_access: bool) -> Guard {
     let shared = Arc::new(Shared::new());
     let ansi = std::io::stderr().is_terminal();
     let thread = {
@@ -206,11 +207,15 @@ pub fn init(default: &str) -> Guard {
             .spawn(move || writer_thread(shared, std::io::stderr()))
             .ok()
     };
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    if no_access {
+        if let Ok(off) = "ropewalk::access=off".parse() {
+            filter = filter.add_directive(off);
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
-        )
+        .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(Batched(shared.clone()))
         .init();

@@ -113,11 +113,16 @@ struct ServeArgs {
     /// Seconds a header block (HEADERS + CONTINUATION frames) may take to complete.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     header_block_timeout: u64,
+    /// No access-log line per request (warnings and errors are still logged).
+    /// Same as adding `ropewalk::access=off` to `RUST_LOG`.
+    #[arg(long)]
+    no_access_log: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _log = logging::init("info");
+    let quiet_access = matches!(&cli.command, Command::Serve(a) if a.no_access_log);
+    let _log = logging::init("info", quiet_access);
     match cli.command {
         Command::Get(args) => get::run(args),
         Command::Serve(args) => {

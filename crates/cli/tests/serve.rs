@@ -19,7 +19,13 @@ impl Drop for Serve {
 }
 
 fn start(cert_dir: &std::path::Path, tls: &str) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ropewalk"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ropewalk"));
+    cmd.env("RUST_LOG", "warn").stderr(Stdio::null());
+    start_with(cmd, cert_dir, tls, &[])
+}
+
+fn start_with(mut cmd: Command, cert_dir: &std::path::Path, tls: &str, extra: &[&str]) -> Serve {
+    let mut child = cmd
         .args([
             "serve",
             "--tls",
@@ -29,9 +35,8 @@ fn start(cert_dir: &std::path::Path, tls: &str) -> Serve {
             "--cert-dir",
         ])
         .arg(cert_dir)
-        .env("RUST_LOG", "warn")
+        .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
@@ -154,4 +159,61 @@ fn help_has_examples_and_bad_args_fail() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to serve"));
+}
+
+/// Runs a server with the default log filter (stderr to a file), fetches
+/// `/hello?x=1` with `ropewalk get`, stops the server and returns its stderr.
+fn stderr_after_one_request(tag: &str, extra: &[&str]) -> String {
+    let dir = temp(tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("stderr.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ropewalk"));
+    cmd.env_remove("RUST_LOG")
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut s = start_with(cmd, &dir, "none", extra);
+    let url = format!("http://127.0.0.1:{}/hello?x=1", s.port("http"));
+    let got = Command::new(env!("CARGO_BIN_EXE_ropewalk"))
+        .args(["get", &url])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(got.status.success(), "{got:?}");
+    assert_eq!(got.stdout, b"Hello, world!");
+    let pid = s.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut waited = 0;
+    while s.child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(50));
+        waited += 1;
+        assert!(waited < 100, "server did not exit on SIGTERM");
+    }
+    std::fs::read_to_string(&log).unwrap()
+}
+
+#[test]
+fn access_log_has_a_line_per_request_unless_turned_off() {
+    let on = stderr_after_one_request("log-on", &[]);
+    let line = on
+        .lines()
+        .find(|l| l.contains("ropewalk::access"))
+        .unwrap_or_else(|| panic!("no access-log line in {on:?}"));
+    for field in [
+        "method=GET",
+        "path=\"/hello?x=1\"",
+        "status=200",
+        "bytes=13",
+        "complete=true",
+        "us=",
+    ] {
+        assert!(line.contains(field), "{field} not in {line:?}");
+    }
+    let off = stderr_after_one_request("log-off", &["--no-access-log"]);
+    assert!(!off.contains("ropewalk::access"), "{off:?}");
+    assert!(!off.contains("/hello"), "{off:?}");
 }

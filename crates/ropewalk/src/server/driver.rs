@@ -1136,10 +1136,17 @@ async fn handle(
         stats,
         armed: true,
     };
-    let started = Instant::now();
     let method = req.method().clone();
-    // Shares the request's octets (no copy) for the access log.
-    let path = req.uri().path_and_query().cloned();
+    // The access log's clock and path only when its line will be written
+    // (`ropewalk serve --no-access-log`, or a filter without it). The path
+    // shares the request's octets (no copy).
+    let log = tracing::enabled!(target: "ropewalk::access", tracing::Level::INFO);
+    let started = log.then(Instant::now);
+    let path = if log {
+        req.uri().path_and_query().cloned()
+    } else {
+        None
+    };
     let resp = match handler(req).await {
         Ok(resp) => resp,
         Err(e) => {
@@ -1240,17 +1247,19 @@ async fn handle(
     }
     guard.armed = false;
     drop(guard);
-    info!(
-        target: "ropewalk::access",
-        peer = %Peer(peer),
-        %method,
-        path = path.as_ref().map_or("", |p| p.as_str()),
-        status = status.as_u16(),
-        bytes = sent,
-        complete = ok,
-        us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
+    if let Some(started) = started {
+        info!(
+            target: "ropewalk::access",
+            peer = %Peer(peer),
+            %method,
+            path = path.as_ref().map_or("", |p| p.as_str()),
+            status = status.as_u16(),
+            bytes = sent,
+            complete = ok,
+            us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "request"
+        );
+    }
 }
 
 /// The peer's address in the access log, formatted only if the line is.
