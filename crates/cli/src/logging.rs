@@ -25,7 +25,10 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// How long the writer gathers lines after the first of a batch.
 const BATCH_DELAY: Duration = Duration::from_millis(10);
@@ -193,6 +196,34 @@ fn writer_thread(shared: Arc<Shared>, mut out: impl Write) {
     }
 }
 
+/// The filter: `RUST_LOG` (`target=level` directives, comma-separated, as
+/// `env_logger` has them) if set and valid, else `default`; then the access
+/// log off if asked.
+fn filter(env: Option<&str>, default: &str, no_access: bool) -> Targets {
+    let parsed = env
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| match v.parse::<Targets>() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("ropewalk: RUST_LOG={v:?} ignored ({e}); logging at {default:?}");
+                None
+            }
+        });
+    let t = parsed.unwrap_or_else(|| {
+        default
+            .parse()
+            .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO))
+    });
+    if no_access {
+        t.with_target(ACCESS_TARGET, LevelFilter::OFF)
+    } else {
+        t
+    }
+}
+
+/// The access log's target (`ropewalk::server`'s per-request lines).
+const ACCESS_TARGET: &str = "ropewalk::access";
+
 /// Installs the subscriber: `RUST_LOG` if set, else `default` (e.g.
 /// `info` for `serve`, whose access log is at INFO); `no_access` turns the
 /// access log (target `ropewalk::access`) off whatever the filter says.
@@ -207,18 +238,15 @@ pub fn init(default: &str, no_access: bool) -> Guard {
             .spawn(move || writer_thread(shared, std::io::stderr()))
             .ok()
     };
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    if no_access {
-        if let Ok(off) = "ropewalk::access=off".parse() {
-            filter = filter.add_directive(off);
-        }
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter = filter(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        default,
+        no_access,
+    );
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)
-        .with_writer(Batched(shared.clone()))
-        .init();
+        .with_writer(Batched(shared.clone()));
+    tracing_subscriber::registry().with(filter).with(fmt).init();
     Guard { shared, thread }
 }
 
@@ -313,5 +341,25 @@ mod tests {
         let p = shared.pending.lock().unwrap();
         assert_eq!(p.dropped, 0);
         assert_eq!(p.buf.capacity(), CAPACITY);
+    }
+
+    #[test]
+    fn filter_reads_rust_log_and_can_silence_the_access_log() {
+        use tracing::Level;
+        let would = |t: &Targets, target: &str, level: Level| t.would_enable(target, &level);
+        let f = filter(None, "info", false);
+        assert!(would(&f, ACCESS_TARGET, Level::INFO));
+        assert!(!would(&f, "ropewalk::server", Level::DEBUG));
+        let f = filter(None, "info", true);
+        assert!(!would(&f, ACCESS_TARGET, Level::INFO));
+        assert!(would(&f, "ropewalk::server", Level::INFO));
+        assert!(!would(&f, ACCESS_TARGET, Level::ERROR));
+        let f = filter(Some("warn,ropewalk_proto=trace"), "info", false);
+        assert!(!would(&f, ACCESS_TARGET, Level::INFO));
+        assert!(would(&f, "ropewalk_proto::conn", Level::TRACE));
+        // Not valid: the default applies.
+        let f = filter(Some("ropewalk=loud"), "info", false);
+        assert!(would(&f, ACCESS_TARGET, Level::INFO));
+        assert!(!would(&f, "ropewalk", Level::DEBUG));
     }
 }
