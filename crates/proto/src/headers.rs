@@ -467,8 +467,66 @@ pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Malformed> {
     Ok(found)
 }
 
-/// A field to encode: name, value, sensitive (never indexed).
-pub type OutField = (Bytes, Bytes, bool);
+/// A field to encode. Regular fields keep the [`HeaderName`] and
+/// [`HeaderValue`] they came in (moved or shared, not copied); pseudo-header
+/// names are static.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutField {
+    name: OutName,
+    value: OutValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum OutName {
+    Pseudo(&'static str),
+    Regular(HeaderName),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum OutValue {
+    /// A pseudo-header's value.
+    Octets(Bytes),
+    /// A regular field's value; it says whether it is sensitive.
+    Header(HeaderValue),
+}
+
+impl OutField {
+    /// A regular field.
+    pub fn new(name: HeaderName, value: HeaderValue) -> OutField {
+        OutField {
+            name: OutName::Regular(name),
+            value: OutValue::Header(value),
+        }
+    }
+
+    fn pseudo(name: &'static str, value: Bytes) -> OutField {
+        OutField {
+            name: OutName::Pseudo(name),
+            value: OutValue::Octets(value),
+        }
+    }
+
+    /// The name's octets (pseudo-headers with their colon).
+    pub fn name(&self) -> &[u8] {
+        match &self.name {
+            OutName::Pseudo(n) => n.as_bytes(),
+            OutName::Regular(n) => n.as_str().as_bytes(),
+        }
+    }
+
+    /// The value's octets.
+    pub fn value(&self) -> &[u8] {
+        match &self.value {
+            OutValue::Octets(v) => v,
+            OutValue::Header(v) => v.as_bytes(),
+        }
+    }
+
+    /// Never to be indexed (RFC 7541 §7.1.3): [`HeaderValue::is_sensitive`].
+    pub fn is_sensitive(&self) -> bool {
+        matches!(&self.value, OutValue::Header(v) if v.is_sensitive())
+    }
+}
 
 /// Checks a regular field we are about to send against RFC 9113 §8.2.2.
 fn check_out(name: &HeaderName, value: &HeaderValue) -> Result<(), Malformed> {
@@ -481,28 +539,38 @@ fn check_out(name: &HeaderName, value: &HeaderValue) -> Result<(), Malformed> {
     Ok(())
 }
 
-fn push_regular(out: &mut Vec<OutField>, headers: &HeaderMap) -> Result<(), Malformed> {
+/// Moves `headers`' fields into `out`, checked; a name repeated in the map
+/// comes once per value.
+fn push_regular(out: &mut Vec<OutField>, headers: HeaderMap) -> Result<(), Malformed> {
+    let mut last: Option<HeaderName> = None;
     for (name, value) in headers {
-        check_out(name, value)?;
-        out.push((
-            Bytes::copy_from_slice(name.as_str().as_bytes()),
-            Bytes::copy_from_slice(value.as_bytes()),
-            value.is_sensitive(),
-        ));
+        let name = match name {
+            Some(n) => {
+                last = Some(n.clone());
+                n
+            }
+            // `HeaderMap::into_iter` gives a repeated name once.
+            None => match &last {
+                Some(n) => n.clone(),
+                None => continue,
+            },
+        };
+        check_out(&name, &value)?;
+        out.push(OutField::new(name, value));
     }
     Ok(())
 }
 
 fn pseudo(name: &'static str, value: &str) -> OutField {
-    (
-        Bytes::from_static(name.as_bytes()),
-        Bytes::copy_from_slice(value.as_bytes()),
-        false,
-    )
+    OutField::pseudo(name, Bytes::copy_from_slice(value.as_bytes()))
+}
+
+fn pseudo_static(name: &'static str, value: &'static [u8]) -> OutField {
+    OutField::pseudo(name, Bytes::from_static(value))
 }
 
 /// The fields of a request we send (pseudo-headers first, RFC 9113 §8.3).
-pub fn request_fields(head: &RequestHead) -> Result<Vec<OutField>, Malformed> {
+pub fn request_fields(head: RequestHead) -> Result<Vec<OutField>, Malformed> {
     let mut out = Vec::with_capacity(head.headers.len() + 5);
     // The common methods and schemes without copying them.
     let method: Option<&'static [u8]> = match head.method {
@@ -514,22 +582,14 @@ pub fn request_fields(head: &RequestHead) -> Result<Vec<OutField>, Malformed> {
         _ => None,
     };
     match method {
-        Some(m) => out.push((Bytes::from_static(b":method"), Bytes::from_static(m), false)),
+        Some(m) => out.push(pseudo_static(":method", m)),
         None => out.push(pseudo(":method", head.method.as_str())),
     }
     if let Some(s) = &head.scheme {
         if *s == Scheme::HTTP {
-            out.push((
-                Bytes::from_static(b":scheme"),
-                Bytes::from_static(b"http"),
-                false,
-            ));
+            out.push(pseudo_static(":scheme", b"http"));
         } else if *s == Scheme::HTTPS {
-            out.push((
-                Bytes::from_static(b":scheme"),
-                Bytes::from_static(b"https"),
-                false,
-            ));
+            out.push(pseudo_static(":scheme", b"https"));
         } else {
             out.push(pseudo(":scheme", s.as_str()));
         }
@@ -543,12 +603,12 @@ pub fn request_fields(head: &RequestHead) -> Result<Vec<OutField>, Malformed> {
     if let Some(p) = &head.protocol {
         out.push(pseudo(":protocol", &p.0));
     }
-    push_regular(&mut out, &head.headers)?;
+    push_regular(&mut out, head.headers)?;
     Ok(out)
 }
 
 /// The fields of a response we send.
-pub fn response_fields(head: &ResponseHead) -> Result<Vec<OutField>, Malformed> {
+pub fn response_fields(head: ResponseHead) -> Result<Vec<OutField>, Malformed> {
     let mut out = Vec::with_capacity(head.headers.len() + 1);
     // The common statuses without copying them.
     let status: Option<&'static [u8]> = match head.status.as_u16() {
@@ -562,10 +622,10 @@ pub fn response_fields(head: &ResponseHead) -> Result<Vec<OutField>, Malformed> 
         _ => None,
     };
     match status {
-        Some(v) => out.push((Bytes::from_static(b":status"), Bytes::from_static(v), false)),
+        Some(v) => out.push(pseudo_static(":status", v)),
         None => out.push(pseudo(":status", head.status.as_str())),
     }
-    push_regular(&mut out, &head.headers)?;
+    push_regular(&mut out, head.headers)?;
     Ok(out)
 }
 
@@ -574,12 +634,12 @@ pub fn response_fields(head: &ResponseHead) -> Result<Vec<OutField>, Malformed> 
 pub fn field_section_size(fields: &[OutField]) -> usize {
     fields
         .iter()
-        .map(|(name, value, _)| name.len() + value.len() + 32)
+        .map(|f| f.name().len() + f.value().len() + 32)
         .sum()
 }
 
 /// The fields of a trailer section we send.
-pub fn trailer_fields(trailers: &HeaderMap) -> Result<Vec<OutField>, Malformed> {
+pub fn trailer_fields(trailers: HeaderMap) -> Result<Vec<OutField>, Malformed> {
     let mut out = Vec::with_capacity(trailers.len());
     push_regular(&mut out, trailers)?;
     Ok(out)
@@ -831,11 +891,45 @@ mod tests {
         let mut head = ResponseHead::new(StatusCode::OK);
         head.headers
             .insert("connection", HeaderValue::from_static("close"));
-        assert!(response_fields(&head).is_err());
+        assert!(response_fields(head).is_err());
         let mut head = RequestHead::new(Method::GET, "https://a/".parse().unwrap());
         head.headers.insert("x", HeaderValue::from_static("y"));
-        let f = request_fields(&head).unwrap();
-        assert_eq!(&f[0].0[..], b":method");
-        assert_eq!(&f.last().unwrap().0[..], b"x");
+        let f = request_fields(head).unwrap();
+        assert_eq!(f[0].name(), b":method");
+        assert_eq!(f.last().unwrap().name(), b"x");
+    }
+
+    #[test]
+    fn sent_fields_keep_repeated_names_order_and_sensitivity() {
+        let mut head = ResponseHead::new(StatusCode::from_u16(299).unwrap());
+        head.headers
+            .append("set-cookie", HeaderValue::from_static("a=1"));
+        head.headers
+            .append("x-custom", HeaderValue::from_static("x"));
+        let mut secret = HeaderValue::from_static("b=2");
+        secret.set_sensitive(true);
+        head.headers.append("set-cookie", secret);
+        let f = response_fields(head).unwrap();
+        let got: Vec<(&[u8], &[u8], bool)> = f
+            .iter()
+            .map(|f| (f.name(), f.value(), f.is_sensitive()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (&b":status"[..], &b"299"[..], false),
+                (b"set-cookie", b"a=1", false),
+                (b"set-cookie", b"b=2", true),
+                (b"x-custom", b"x", false),
+            ]
+        );
+        assert_eq!(
+            field_section_size(&f),
+            7 + 3 + 2 * (10 + 3) + 8 + 1 + 4 * 32
+        );
+        let mut t = HeaderMap::new();
+        t.append("grpc-status", HeaderValue::from_static("0"));
+        t.append("te", HeaderValue::from_static("gzip"));
+        assert!(trailer_fields(t).is_err());
     }
 }

@@ -146,7 +146,7 @@ const PUSH_HTML: &str = r#"<!doctype html>
 
 async fn push_page(req: Request<Incoming>) -> Response<BoxBody> {
     let mut pushed = 0;
-    if let Some(push) = req.extensions().get::<crate::server::Push>() {
+    if let Some(push) = req.extensions().get::<crate::server::StreamHandle>() {
         for path in ["/push/style.css", "/push/app.js"] {
             let promise = Request::get(path).body(()).map(|r| push.push(r));
             if let Ok(fut) = promise {

@@ -168,10 +168,10 @@ async fn informational_responses_are_observable() {
     let service = service_fn(|req: Request<Incoming>| async move {
         let info = req
             .extensions()
-            .get::<ropewalk::server::Informational>()
+            .get::<ropewalk::server::StreamHandle>()
             .cloned()
             .unwrap();
-        info.send(
+        info.send_informational(
             Response::builder()
                 .status(StatusCode::EARLY_HINTS)
                 .header("link", "</style.css>; rel=preload")
@@ -179,7 +179,12 @@ async fn informational_responses_are_observable() {
                 .unwrap(),
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"done"))))
+        // The client has push off: refused without a round trip.
+        let push = info.push(Request::get("/x").body(()).unwrap()).await;
+        let push_off = matches!(push, Err(ropewalk::server::UserError::PushDisabled));
+        let peer = info.peer_addr().map(|a| a.ip().to_string());
+        let body = format!("done {} {peer:?} {push_off}", info.stream_id());
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
     });
     let server = spawn(service, false, Options::default()).await;
     let resp = h2c_client().get(&server.url("/")).await.unwrap();
@@ -191,7 +196,10 @@ async fn informational_responses_are_observable() {
     assert_eq!(info.0.len(), 1);
     assert_eq!(info.0[0].0, StatusCode::EARLY_HINTS);
     assert_eq!(info.0[0].1["link"], "</style.css>; rel=preload");
-    assert_eq!(client::collect(resp).await.unwrap().body, "done");
+    assert_eq!(
+        client::collect(resp).await.unwrap().body,
+        "done 1 Some(\"127.0.0.1\") true"
+    );
     server.shutdown().await;
 }
 

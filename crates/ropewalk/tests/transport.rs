@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use common::{client_tls_config, spawn, temp_dir};
 use http::{Response, StatusCode};
 use ropewalk::router::{BoxService, Router};
-use ropewalk::server::{Informational, Options};
+use ropewalk::server::{Options, StreamHandle};
 use ropewalk_proto::frame::{Frame, Parser, StreamId};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -298,8 +298,8 @@ async fn informational_response_before_final() {
     let router = Router::new().route(
         "/hints",
         BoxService::from_fn(|req: http::Request<ropewalk::Incoming>| async move {
-            let info = req.extensions().get::<Informational>().unwrap().clone();
-            info.send(
+            let info = req.extensions().get::<StreamHandle>().unwrap().clone();
+            info.send_informational(
                 Response::builder()
                     .status(StatusCode::EARLY_HINTS)
                     .header("link", "</style.css>; rel=preload")

@@ -62,17 +62,19 @@ impl Connection {
         if head.protocol.is_some() && !self.peer.connect_protocol {
             return Err(UserError::ConnectProtocolDisabled);
         }
-        let fields = headers::request_fields(&head)?;
-        self.check_peer_header_list(&fields)?;
-        let id = self.alloc_local_id()?;
-        let mut s = Stream::new(id, self.peer.initial_window, self.recv_initial);
-        s.recv_window.set_target(self.stream_target);
-        s.priority = head
+        let priority = head
             .headers
             .get_all("priority")
             .iter()
             .fold(Priority::default(), |p, v| p.merged(v.as_bytes()));
-        s.head_request = head.method == http::Method::HEAD;
+        let head_request = head.method == http::Method::HEAD;
+        let fields = headers::request_fields(head)?;
+        self.check_peer_header_list(&fields)?;
+        let id = self.alloc_local_id()?;
+        let mut s = Stream::new(id, self.peer.initial_window, self.recv_initial);
+        s.recv_window.set_target(self.stream_target);
+        s.priority = priority;
+        s.head_request = head_request;
         s.pending_open = Some((fields, end_stream));
         s.send_end = end_stream;
         self.streams.insert(s);
@@ -143,7 +145,7 @@ impl Connection {
         if head.status.is_informational() {
             return self.send_informational(id, head);
         }
-        let fields = headers::response_fields(&head)?;
+        let fields = headers::response_fields(head)?;
         self.check_peer_header_list(&fields)?;
         self.send_head(id, fields, end_stream, true)
     }
@@ -163,7 +165,7 @@ impl Connection {
                 "not a valid 1xx status",
             )));
         }
-        let fields = headers::response_fields(&head)?;
+        let fields = headers::response_fields(head)?;
         self.check_peer_header_list(&fields)?;
         self.send_head(id, fields, false, false)
     }
@@ -231,28 +233,39 @@ impl Connection {
         data: Bytes,
         end_stream: bool,
     ) -> Result<(), UserError> {
+        self.try_send_data(id, data, end_stream).map_err(|(e, _)| e)
+    }
+
+    /// As [`send_data`](Self::send_data), but a refused payload comes back
+    /// with the error, so that a caller keeping it for later (after
+    /// [`UserError::SendBufferFull`]) need not copy or share it first.
+    pub fn try_send_data(
+        &mut self,
+        id: StreamId,
+        data: Bytes,
+        end_stream: bool,
+    ) -> Result<(), (UserError, Bytes)> {
         if self.closing.is_some() {
-            return Err(UserError::GoingAway);
+            return Err((UserError::GoingAway, data));
         }
         let per_stream = self.config.limits.max_send_buffer_per_stream;
         let total = self.config.limits.max_send_buffer;
-        let s = self
-            .streams
-            .get_mut(id)
-            .ok_or(UserError::UnknownStream(id))?;
+        let Some(s) = self.streams.get_mut(id) else {
+            return Err((UserError::UnknownStream(id), data));
+        };
         let open_or_queued = s.state.can_send_data() || s.pending_open.is_some();
         if !open_or_queued
             || s.send_end
             || s.send_trailers.is_some()
             || !(s.sent_head || s.pending_open.is_some())
         {
-            return Err(UserError::InvalidState(id));
+            return Err((UserError::InvalidState(id), data));
         }
         if s.send_buffered + data.len() > per_stream || self.send_buffered + data.len() > total {
             if !self.capacity_waiters.contains(&id) {
                 self.capacity_waiters.push(id);
             }
-            return Err(UserError::SendBufferFull);
+            return Err((UserError::SendBufferFull, data));
         }
         s.send_buffered += data.len();
         self.send_buffered += data.len();
@@ -273,7 +286,7 @@ impl Connection {
         if self.closing.is_some() {
             return Err(UserError::GoingAway);
         }
-        let fields = headers::trailer_fields(&trailers)?;
+        let fields = headers::trailer_fields(trailers)?;
         self.check_peer_header_list(&fields)?;
         let s = self
             .streams
@@ -286,7 +299,7 @@ impl Connection {
         {
             return Err(UserError::InvalidState(id));
         }
-        s.send_trailers = Some(trailers);
+        s.send_trailers = Some(fields);
         if s.state.can_send_data() {
             let prio = s.priority;
             self.scheduler.push(id, prio);
@@ -358,7 +371,8 @@ impl Connection {
                 "pushed request must be GET or HEAD",
             )));
         }
-        let fields = headers::request_fields(&request)?;
+        let head_request = request.method == http::Method::HEAD;
+        let fields = headers::request_fields(request)?;
         self.check_peer_header_list(&fields)?;
         let assoc = self.streams.get(id).ok_or(UserError::UnknownStream(id))?;
         // RFC 9113 §6.6: only on a peer-initiated stream (not on a pushed
@@ -371,7 +385,7 @@ impl Connection {
         s.state = State::Idle
             .next(crate::stream::Transition::SendPushPromise)
             .unwrap_or(State::ReservedLocal);
-        s.head_request = request.method == http::Method::HEAD;
+        s.head_request = head_request;
         self.streams.insert(s);
         self.out.push_back(Out::PushPromise {
             id,

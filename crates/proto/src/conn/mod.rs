@@ -202,6 +202,8 @@ pub struct Connection {
     last_processed: StreamId,
     partial: Option<recv_headers::PartialBlock>,
     out: VecDeque<Out>,
+    /// The HPACK encoder's output for HEADERS, reused from block to block.
+    block_buf: Vec<u8>,
     pending_acks: usize,
     scheduler: Scheduler,
     /// Streams with data blocked only on the connection window.
@@ -288,6 +290,7 @@ impl Connection {
             last_processed: StreamId::ZERO,
             partial: None,
             out: VecDeque::new(),
+            block_buf: Vec::new(),
             pending_acks: 0,
             scheduler: Scheduler::new(),
             conn_blocked: Vec::new(),
@@ -446,6 +449,13 @@ impl Connection {
     /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS (`u32::MAX` if unlimited).
     pub fn peer_max_concurrent_streams(&self) -> u32 {
         self.peer.max_concurrent
+    }
+
+    /// Whether the peer allows server push (its SETTINGS_ENABLE_PUSH, RFC
+    /// 9113 §6.5.2; 1 until its SETTINGS say otherwise). Always `false` on a
+    /// client's connection (servers may not enable it).
+    pub fn peer_enables_push(&self) -> bool {
+        self.role.is_server() && self.peer.enable_push
     }
 
     /// `true` once the peer allowed extended CONNECT (RFC 8441 §3).

@@ -13,6 +13,9 @@ use crate::stream::{State, Transition};
 /// driver interleaves reads and writes.
 const TRANSMIT_CHUNK: usize = 64 * 1024;
 
+/// Capacity of the reused HPACK output buffer kept between header blocks.
+const BLOCK_BUF_KEEP: usize = 16 * 1024;
+
 impl Connection {
     /// Writes pending frames into `dst`.
     ///
@@ -88,11 +91,17 @@ impl Connection {
                 fields,
                 end_stream,
             } => {
-                let block = self.encode_block(&fields);
-                let mut h = Headers::new(id, block);
+                let mut block = std::mem::take(&mut self.block_buf);
+                block.clear();
+                self.encode_fields(&fields, &mut block);
+                let mut h = Headers::new(id, Bytes::new());
                 h.set_end_stream(end_stream);
                 // RFC 9113 §4.2, §6.10: split at the peer's max frame size.
-                h.encode_split(self.peer.max_frame_size, dst);
+                h.encode_split_block(&block, self.peer.max_frame_size, dst);
+                // Kept for the next block, unless one huge block made it big.
+                if block.capacity() <= BLOCK_BUF_KEEP {
+                    self.block_buf = block;
+                }
             }
             Out::PushPromise {
                 id,
@@ -107,17 +116,22 @@ impl Connection {
 
     fn encode_block(&mut self, fields: &[headers::OutField]) -> Bytes {
         let mut block = Vec::new();
+        self.encode_fields(fields, &mut block);
+        Bytes::from(block)
+    }
+
+    /// HPACK-encodes `fields` (RFC 7541), appending to `block`.
+    fn encode_fields(&mut self, fields: &[headers::OutField], block: &mut Vec<u8>) {
         self.encoder.encode(
-            fields.iter().map(|(n, v, sensitive)| {
-                if *sensitive {
-                    ropewalk_hpack::Header::sensitive(n, v)
+            fields.iter().map(|f| {
+                if f.is_sensitive() {
+                    ropewalk_hpack::Header::sensitive(f.name(), f.value())
                 } else {
-                    ropewalk_hpack::Header::new(n, v)
+                    ropewalk_hpack::Header::new(f.name(), f.value())
                 }
             }),
-            &mut block,
+            block,
         );
-        Bytes::from(block)
     }
 
     /// Notes that stream `id` may owe the peer a WINDOW_UPDATE; sent in a
@@ -215,12 +229,11 @@ impl Connection {
                 }
                 return Some(Some(frame.data));
             }
-            if let Some(trailers) = s.send_trailers.take() {
+            if let Some(fields) = s.send_trailers.take() {
                 s.state = s
                     .state
                     .next(Transition::SendEndStream)
                     .unwrap_or(State::Closed);
-                let fields = headers::trailer_fields(&trailers).unwrap_or_default();
                 self.write_out(
                     Out::Headers {
                         id,

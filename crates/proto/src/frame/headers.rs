@@ -164,7 +164,13 @@ impl Headers {
     /// ]);
     /// ```
     pub fn encode_split(&self, max_frame_size: u32, dst: &mut BytesMut) {
-        let block = &self.header_block[..];
+        self.encode_split_block(&self.header_block, max_frame_size, dst);
+    }
+
+    /// As [`encode_split`](Self::encode_split), with `block` as the field
+    /// block instead of [`header_block`](Self::header_block) (which is not
+    /// written): the sender encodes into a buffer it reuses.
+    pub(crate) fn encode_split_block(&self, block: &[u8], max_frame_size: u32, dst: &mut BytesMut) {
         let first = first_fragment_len(block.len(), self.overhead(), max_frame_size);
         let done = first == block.len();
         self.encode_with(&block[..first], done, dst);

@@ -4,14 +4,12 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher as _;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http::HeaderMap;
-
 use super::State;
 use crate::flow::{RecvWindow, SendWindow};
 use crate::frame::StreamId;
 use crate::headers::OutField;
 use crate::priority::Priority;
+use crate::stream::send_queue::SendQueue;
 
 /// How far the peer's side of the message has got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,12 +30,13 @@ pub(crate) struct Stream {
     pub(crate) send_window: SendWindow,
     pub(crate) recv_window: RecvWindow,
     /// Data the application queued and not yet framed.
-    pub(crate) send_queue: VecDeque<Bytes>,
+    pub(crate) send_queue: SendQueue,
     pub(crate) send_buffered: usize,
     /// The application ended the stream (after the queue drains).
     pub(crate) send_end: bool,
     /// Trailers to send once the queue drains.
-    pub(crate) send_trailers: Option<HeaderMap>,
+    /// Checked trailer fields, sent after the queued data.
+    pub(crate) send_trailers: Option<Vec<OutField>>,
     /// (Client) HEADERS of a request waiting for a concurrency slot.
     pub(crate) pending_open: Option<(Vec<OutField>, bool)>,
     /// We sent a final response head (server) / request head (client).
@@ -66,7 +65,7 @@ impl Stream {
             state: State::Idle,
             send_window: SendWindow::new(send_initial),
             recv_window: RecvWindow::new(recv_initial, recv_initial),
-            send_queue: VecDeque::new(),
+            send_queue: SendQueue::default(),
             send_buffered: 0,
             send_end: false,
             send_trailers: None,

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use http::uri::{Authority, Scheme};
 use http::{HeaderMap, Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -77,52 +78,79 @@ pub(crate) enum Phase {
     Immediate,
 }
 
-/// Request extension: the peer's address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeerAddr(pub SocketAddr);
-
-/// Request extension: sends informational (1xx) responses, e.g. 103 Early
-/// Hints, before the final response.
+/// Request extension: the request's stream on its connection. It tells
+/// the peer's address, sends informational (1xx) responses before the
+/// final one, and promises pushes (RFC 9113 §8.4). One extension holds all
+/// of it, so that a request costs one entry in its `Extensions`.
+///
+/// ```
+/// use http::{Request, Response};
+/// use ropewalk::body::{BoxBody, Incoming, full};
+/// use ropewalk::server::StreamHandle;
+///
+/// async fn hello(req: Request<Incoming>) -> Response<BoxBody> {
+///     if let Some(stream) = req.extensions().get::<StreamHandle>() {
+///         // 103 Early Hints, then the answer.
+///         let hints = Response::builder()
+///             .status(103)
+///             .header("link", "</style.css>; rel=preload")
+///             .body(())
+///             .unwrap();
+///         stream.send_informational(hints);
+///         let _ = stream.push(Request::get("/style.css").body(()).unwrap()).await;
+///     }
+///     Response::new(full("hello"))
+/// }
+/// ```
 #[derive(Clone, Debug)]
-pub struct Informational {
+pub struct StreamHandle {
     id: StreamId,
+    peer: Option<SocketAddr>,
     cmds: mpsc::UnboundedSender<Cmd>,
+    /// The request's scheme and authority, which a pushed request with a
+    /// relative URI takes; `None` when the client had push turned off as
+    /// the request arrived (most clients do), which spares their copy.
+    push_origin: Option<(Option<Scheme>, Option<Authority>)>,
 }
 
-impl Informational {
-    /// Sends a 1xx response head (not 101). Ignored if the stream is gone.
-    pub fn send(&self, response: Response<()>) {
+impl StreamHandle {
+    /// The peer's address (`None` for connections served from an I/O object
+    /// without one, see [`Server::serve_io`](super::Server::serve_io)).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// The HTTP/2 stream id.
+    pub fn stream_id(&self) -> u32 {
+        self.id.get()
+    }
+
+    /// Sends a 1xx response head (not 101), e.g. 103 Early Hints, before
+    /// the final response. Ignored if the stream is gone.
+    pub fn send_informational(&self, response: Response<()>) {
         let (parts, ()) = response.into_parts();
         let _ = self
             .cmds
             .send(Cmd::Informational(self.id, ResponseHead::from_parts(parts)));
     }
-}
 
-/// Request extension: server push (RFC 9113 §8.4). Promises a request
-/// on the client's stream; the server's own handler answers it on the
-/// promised stream, as if the client had asked.
-#[derive(Clone, Debug)]
-pub struct Push {
-    id: StreamId,
-    cmds: mpsc::UnboundedSender<Cmd>,
-    scheme: Option<http::uri::Scheme>,
-    authority: Option<http::uri::Authority>,
-}
-
-impl Push {
     /// Promises `request` (GET or HEAD, no body; a relative URI takes the
-    /// scheme and authority of the client's request). Fails if the client
-    /// disabled push (`SETTINGS_ENABLE_PUSH = 0`, the default of most
-    /// clients), the stream is finished, or the connection is closing.
+    /// scheme and authority of the client's request); the server's own
+    /// handler answers it on the promised stream, as if the client had
+    /// asked. Fails if the client disabled push (`SETTINGS_ENABLE_PUSH = 0`,
+    /// the default of most clients; judged when the request arrived), the
+    /// stream is finished, or the connection is closing.
     pub async fn push(&self, request: Request<()>) -> Result<(), UserError> {
+        let Some((scheme, authority)) = &self.push_origin else {
+            return Err(UserError::PushDisabled);
+        };
         let (parts, ()) = request.into_parts();
         let mut head = RequestHead::from_parts(parts);
         if head.authority.is_none() {
-            head.authority = self.authority.clone();
+            head.authority = authority.clone();
         }
         if head.scheme.is_none() {
-            head.scheme = self.scheme.clone();
+            head.scheme = scheme.clone();
         }
         let (tx, rx) = oneshot::channel();
         self.cmds
@@ -683,27 +711,12 @@ impl Driver {
                 let Some(p) = ctx.pending.pop_front() else {
                     break;
                 };
-                let res = match &p {
-                    Pending::Data(d, end) => self.conn.send_data(id, d.clone(), *end),
-                    Pending::Trailers(t) => self.conn.send_trailers(id, t.clone()),
-                };
-                match res {
-                    Ok(()) => {}
-                    Err(UserError::SendBufferFull) => {
-                        if let Some(ctx) = self.streams.get_mut(&id) {
-                            ctx.pending.push_front(p);
-                            self.with_pending.push(id);
-                        }
-                        break;
+                if let Some(p) = self.offer(id, p) {
+                    if let Some(ctx) = self.streams.get_mut(&id) {
+                        ctx.pending.push_front(p);
+                        self.with_pending.push(id);
                     }
-                    Err(e) => {
-                        debug!(stream = id.get(), error = %e, "dropping queued response data");
-                        if let Some(ctx) = self.streams.get_mut(&id) {
-                            ctx.pending.clear();
-                            ctx.credit.close();
-                        }
-                        break;
-                    }
+                    break;
                 }
             }
             self.maybe_forget(id);
@@ -713,6 +726,29 @@ impl Driver {
             ids.clear();
             self.with_pending = ids;
         }
+    }
+
+    /// Offers a handler's data or trailers to the core. Returns it when the
+    /// core's send buffer is full (to wait in `pending`); any other refusal
+    /// (the stream is gone or reset) drops what the stream has pending and
+    /// stops its handler's credit.
+    fn offer(&mut self, id: StreamId, p: Pending) -> Option<Pending> {
+        let res = match p {
+            Pending::Data(d, end) => match self.conn.try_send_data(id, d, end) {
+                Ok(()) => Ok(()),
+                Err((UserError::SendBufferFull, d)) => return Some(Pending::Data(d, end)),
+                Err((e, _)) => Err(e),
+            },
+            Pending::Trailers(t) => self.conn.send_trailers(id, t),
+        };
+        if let Err(e) = res {
+            debug!(stream = id.get(), error = %e, "dropping queued response data");
+            if let Some(ctx) = self.streams.get_mut(&id) {
+                ctx.pending.clear();
+                ctx.credit.close();
+            }
+        }
+        None
     }
 
     fn maybe_forget(&mut self, id: StreamId) {
@@ -954,18 +990,15 @@ impl Driver {
                 Some(tx),
             )
         };
-        if let Some(peer) = self.peer {
-            parts.extensions.insert(PeerAddr(peer));
-        }
-        parts.extensions.insert(Informational {
+        let push_origin = self
+            .conn
+            .peer_enables_push()
+            .then(|| (parts.uri.scheme().cloned(), parts.uri.authority().cloned()));
+        parts.extensions.insert(StreamHandle {
             id,
+            peer: self.peer,
             cmds: self.cmd_tx.clone(),
-        });
-        parts.extensions.insert(Push {
-            id,
-            cmds: self.cmd_tx.clone(),
-            scheme: parts.uri.scheme().cloned(),
-            authority: parts.uri.authority().cloned(),
+            push_origin,
         });
         let req = Request::from_parts(parts, body);
         // Credit comes from `grant_credit`, within the budgets.
@@ -1069,13 +1102,25 @@ impl Driver {
         }
     }
 
+    /// Hands a handler's data or trailers to the core at once, unless some
+    /// of the stream's are already waiting (then behind them); what the
+    /// core cannot take yet waits in `pending` for `flush_pending`.
     fn queue(&mut self, id: StreamId, p: Pending) {
-        if let Some(ctx) = self.streams.get_mut(&id) {
-            if ctx.pending.is_empty() {
+        let Some(ctx) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if !ctx.pending.is_empty() {
+            // Already listed in `with_pending`.
+            ctx.pending.push_back(p);
+            return;
+        }
+        if let Some(p) = self.offer(id, p) {
+            if let Some(ctx) = self.streams.get_mut(&id) {
+                ctx.pending.push_back(p);
                 self.with_pending.push(id);
             }
-            ctx.pending.push_back(p);
         }
+        self.maybe_forget(id);
     }
 }
 

@@ -37,11 +37,13 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 use tracing::{Instrument, debug, info, warn};
 
+pub use self::driver::StreamHandle;
 use self::driver::{Driver, Phase, Start};
-pub use self::driver::{Informational, PeerAddr, Push};
 pub use self::h1::HTTP1_ANSWER;
 use self::h1::Sniffed;
 use crate::body::{BoxBody, BoxError, Incoming, boxed};
+/// Why [`StreamHandle::push`] failed (the core's error for a refused command).
+pub use ropewalk_proto::conn::UserError;
 
 /// A type-erased request handler.
 pub(crate) type Handler = Arc<
