@@ -267,6 +267,67 @@ async fn panicking_handler_resets_stream_only() {
     s.shutdown().await;
 }
 
+/// A service whose `clone` (done per request, when the handler is called,
+/// before any poll) panics once armed.
+#[derive(Debug)]
+struct PanicsOnClone {
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    inner: Router,
+}
+
+impl Clone for PanicsOnClone {
+    fn clone(&self) -> Self {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("service clone panic (expected by the test)");
+        }
+        PanicsOnClone {
+            armed: self.armed.clone(),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl tower_service::Service<Request<ropewalk::Incoming>> for PanicsOnClone {
+    type Response = Response<BoxBody>;
+    type Error = <Router as tower_service::Service<Request<ropewalk::Incoming>>>::Error;
+    type Future = <Router as tower_service::Service<Request<ropewalk::Incoming>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ropewalk::Incoming>) -> Self::Future {
+        self.inner.call(req)
+    }
+}
+
+/// A handler that panics as it is called, not when its future is polled:
+/// its stream is reset and the connection carries on.
+#[tokio::test]
+async fn handler_panicking_when_called_resets_its_stream_only() {
+    let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let service = PanicsOnClone {
+        armed: armed.clone(),
+        inner: Router::new().route("/ok", ropewalk::router::text("fine")),
+    };
+    let s = spawn(service, false, Options::default()).await;
+    let mut c = s.client().await;
+    c.ready().await.unwrap();
+    let (p, _, _) = fetch(&mut c, get(&s.url("/ok"))).await;
+    assert_eq!(p.status, 200);
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = c.send_request(get(&s.url("/ok"))).await.unwrap_err();
+    assert!(format!("{err:?}").contains("INTERNAL_ERROR"), "{err:?}");
+    let (p, b, _) = fetch(&mut c, get(&s.url("/ok"))).await;
+    assert_eq!(p.status, 200);
+    assert_eq!(&b[..], b"fine");
+    assert_eq!(s.stats.handler_panics(), 1);
+    s.shutdown().await;
+}
+
 /// A handler whose response body fails mid-way: the stream is reset.
 #[tokio::test]
 async fn failing_body_resets_stream() {

@@ -25,7 +25,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tracing::{Instrument, debug, info, warn};
 
 use super::h1::{self, H1Body};
-use super::{Handler, Options, Stats};
+use super::{Handler, HandlerFuture, Options, Stats};
 use crate::body::{BodyMsg, Incoming};
 use crate::io::{Output, Pulled, ReadSize};
 
@@ -1017,18 +1017,26 @@ impl Driver {
             },
         );
         let span = tracing::debug_span!("stream", id = id.get());
-        let task = handle(
-            id,
-            req,
-            self.handler.clone(),
-            self.cmd_tx.clone(),
-            credit,
-            self.peer,
-            self.stats.clone(),
-        );
+        // A handler that panics when called (not polled) resets its stream
+        // (`Guard`) and leaves nothing to start.
+        let task = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle(
+                id,
+                req,
+                &self.handler,
+                self.cmd_tx.clone(),
+                credit,
+                self.peer,
+                self.stats.clone(),
+            )
+        }));
         // Started by `start_handlers` unless the stream is reset first.
-        if let Some(ctx) = self.streams.get_mut(&id) {
-            ctx.start = Some(Box::pin(task.instrument(span)));
+        if let (Ok(task), Some(ctx)) = (task, self.streams.get_mut(&id)) {
+            ctx.start = Some(if span.is_disabled() {
+                Box::pin(task)
+            } else {
+                Box::pin(task.instrument(span))
+            });
             self.to_start.push(id);
         }
     }
@@ -1165,17 +1173,22 @@ impl Drop for Guard {
     }
 }
 
-/// The handler task of one request.
-async fn handle(
+/// The handler task of one request. The handler is called here, before
+/// the task is polled: its future holds the request, so the task's own
+/// state does not (a request is 304 bytes; the task stays small enough for
+/// the allocator's fast path and cheap to move into its box).
+fn handle(
     id: StreamId,
     req: Request<Incoming>,
-    handler: Handler,
+    handler: &Handler,
     cmds: mpsc::UnboundedSender<Cmd>,
     credit: Arc<Semaphore>,
     peer: Option<SocketAddr>,
     stats: Arc<Stats>,
-) {
-    let mut guard = Guard {
+) -> impl Future<Output = ()> + Send + 'static {
+    // Armed first: it resets the stream if the handler panics, even in
+    // the call below.
+    let guard = Guard {
         id,
         cmds: cmds.clone(),
         stats,
@@ -1192,7 +1205,24 @@ async fn handle(
     } else {
         None
     };
-    let resp = match handler(req).await {
+    let answer = handler(req);
+    respond(id, guard, answer, method, cmds, credit, peer, started, path)
+}
+
+/// Sends the handler's answer: the head, then the body as credit allows.
+#[allow(clippy::too_many_arguments)]
+async fn respond(
+    id: StreamId,
+    mut guard: Guard,
+    answer: HandlerFuture,
+    method: http::Method,
+    cmds: mpsc::UnboundedSender<Cmd>,
+    credit: Arc<Semaphore>,
+    peer: Option<SocketAddr>,
+    started: Option<Instant>,
+    path: Option<http::uri::PathAndQuery>,
+) {
+    let resp = match answer.await {
         Ok(resp) => resp,
         Err(e) => {
             warn!(stream = id.get(), error = %e, "handler failed; stream reset");

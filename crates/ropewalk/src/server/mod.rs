@@ -45,14 +45,12 @@ use crate::body::{BoxBody, BoxError, Incoming, boxed};
 /// Why [`StreamHandle::push`] failed (the core's error for a refused command).
 pub use ropewalk_proto::conn::UserError;
 
+/// A handler's answer to come.
+pub(crate) type HandlerFuture =
+    Pin<Box<dyn Future<Output = Result<Response<BoxBody>, BoxError>> + Send>>;
+
 /// A type-erased request handler.
-pub(crate) type Handler = Arc<
-    dyn Fn(
-            Request<Incoming>,
-        ) -> Pin<Box<dyn Future<Output = Result<Response<BoxBody>, BoxError>> + Send>>
-        + Send
-        + Sync,
->;
+pub(crate) type Handler = Arc<dyn Fn(Request<Incoming>) -> HandlerFuture + Send + Sync>;
 
 /// Server options. Every field has a safe default.
 #[derive(Clone, Debug)]
