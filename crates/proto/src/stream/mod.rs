@@ -1,7 +1,9 @@
 //! Streams: the RFC 9113 §5.1 state machine and the per-connection store.
 
+mod id_hash;
 pub(crate) mod send_queue;
 mod state;
 pub(crate) mod store;
 
+pub use self::id_hash::{IdHasher, IdHashing};
 pub use self::state::{InvalidTransition, State, TRANSITIONS, Transition};

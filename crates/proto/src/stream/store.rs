@@ -1,7 +1,6 @@
 //! Per-stream bookkeeping and the set of live and recently closed streams.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher as _;
 use std::time::Instant;
 
 use super::State;
@@ -9,6 +8,7 @@ use crate::flow::{RecvWindow, SendWindow};
 use crate::frame::StreamId;
 use crate::headers::OutField;
 use crate::priority::Priority;
+use crate::stream::IdHashing;
 use crate::stream::send_queue::SendQueue;
 
 /// How far the peer's side of the message has got.
@@ -99,57 +99,6 @@ pub(crate) enum ClosedCause {
     LocalReset(Instant),
     /// The peer sent RST_STREAM.
     RemoteReset,
-}
-
-/// Hashes stream ids for the store's maps, which are looked up several
-/// times per frame: SipHash cost more than the rest of a lookup. The peer
-/// chooses its ids, so the hash is keyed: the id times a random odd
-/// number, the high half folded into the low half (the table takes its
-/// buckets from the low bits). Without the key a peer cannot aim ids at
-/// one bucket; and both maps are bounded (live streams by
-/// MAX_CONCURRENT_STREAMS, closed ones by `max_closed_streams`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct IdHashing {
-    key: u64,
-}
-
-impl Default for IdHashing {
-    fn default() -> IdHashing {
-        // A fresh SipHash key per store, via the standard library's
-        // randomly seeded state: one SipHash per connection.
-        let key = std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64);
-        IdHashing { key: key | 1 }
-    }
-}
-
-impl std::hash::BuildHasher for IdHashing {
-    type Hasher = IdHasher;
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher {
-            key: self.key,
-            value: 0,
-        }
-    }
-}
-
-pub(crate) struct IdHasher {
-    key: u64,
-    value: u64,
-}
-
-impl std::hash::Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.value = (self.value << 8) | u64::from(b);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.value = u64::from(n);
-    }
-    fn finish(&self) -> u64 {
-        let h = self.value.wrapping_add(1).wrapping_mul(self.key);
-        h ^ (h >> 32)
-    }
 }
 
 /// Live streams plus a bounded memory of closed ones.

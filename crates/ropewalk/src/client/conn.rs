@@ -16,6 +16,7 @@ use ropewalk_proto::conn::{Config, Connection, Error as ConnError, Event, UserEr
 use ropewalk_proto::error::ErrorCode;
 use ropewalk_proto::frame::StreamId;
 use ropewalk_proto::headers::{RequestHead, ResponseHead};
+use ropewalk_proto::stream::IdHashing;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tracing::debug;
@@ -175,39 +176,6 @@ struct StreamCtx {
     send_done: bool,
 }
 
-/// Hashes stream ids for the task's map: looked up several times per
-/// request, where SipHash costs more than the rest of the lookup. The ids
-/// are ours (odd, in order) or, for pushes, the server's (even, increasing,
-/// and few: a hostile choice of them buys little).
-#[derive(Clone, Copy, Default)]
-struct BuildIdHasher;
-
-impl std::hash::BuildHasher for BuildIdHasher {
-    type Hasher = IdHasher;
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher(0)
-    }
-}
-
-struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n);
-    }
-    fn finish(&self) -> u64 {
-        // Fibonacci hashing, with the high half folded into the low half
-        // (the table takes its position from the low bits).
-        let h = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^ (h >> 32)
-    }
-}
-
 /// Settings of the connection task.
 #[derive(Clone)]
 pub(crate) struct TaskOptions {
@@ -218,7 +186,8 @@ pub(crate) struct TaskOptions {
 
 pub(crate) struct Task {
     conn: Connection,
-    streams: HashMap<StreamId, StreamCtx, BuildIdHasher>,
+    /// Keyed hashing: push ids are the server's choice.
+    streams: HashMap<StreamId, StreamCtx, IdHashing>,
     /// Streams with request data waiting in `StreamCtx::pending`.
     queued: Vec<StreamId>,
     /// Weak, so that the command channel closes once the client, every

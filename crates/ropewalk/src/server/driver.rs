@@ -19,12 +19,13 @@ use ropewalk_proto::conn::{
 use ropewalk_proto::error::ErrorCode;
 use ropewalk_proto::frame::StreamId;
 use ropewalk_proto::headers::{RequestHead, ResponseHead};
-use ropewalk_proto::stream::State;
+use ropewalk_proto::stream::{IdHashing, State};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tracing::{Instrument, debug, info, warn};
 
 use super::h1::{self, H1Body};
+use super::inline::{self, CmdSink};
 use super::{Handler, HandlerFuture, Options, Stats};
 use crate::body::{BodyMsg, Incoming};
 use crate::io::{Output, Pulled, ReadSize};
@@ -106,7 +107,7 @@ pub(crate) enum Phase {
 pub struct StreamHandle {
     id: StreamId,
     peer: Option<SocketAddr>,
-    cmds: mpsc::UnboundedSender<Cmd>,
+    cmds: CmdSink,
     /// The request's scheme and authority, which a pushed request with a
     /// relative URI takes; `None` when the client had push turned off as
     /// the request arrived (most clients do), which spares their copy.
@@ -197,8 +198,13 @@ pub(crate) struct Start {
 
 pub(crate) struct Driver {
     conn: Connection,
-    streams: HashMap<StreamId, StreamCtx>,
+    /// Keyed hashing: the peer chooses its stream ids.
+    streams: HashMap<StreamId, StreamCtx, IdHashing>,
     cmd_tx: mpsc::UnboundedSender<Cmd>,
+    /// What handlers send with (see `inline`).
+    sink: CmdSink,
+    /// Commands of handlers polled on this task (see `inline`).
+    inline_cmds: Vec<Cmd>,
     handler: Handler,
     opts: Arc<Options>,
     stats: Arc<Stats>,
@@ -302,8 +308,10 @@ impl Driver {
         let stats_for_budget = stats.clone();
         Driver {
             conn: Connection::server(opts.h2.clone(), Instant::now()),
-            streams: HashMap::new(),
+            streams: HashMap::default(),
+            sink: CmdSink::new(inline::next_conn_id(), cmd_tx.clone()),
             cmd_tx,
+            inline_cmds: Vec::new(),
             handler,
             opts,
             stats,
@@ -376,12 +384,13 @@ impl Driver {
                 self.feed(&mut rbuf);
             }
             self.process_events();
-            // Handlers polled inline below send their answers over `cmd_rx`;
-            // with our own waker registered there, each send would wake this
-            // running task again and make the scheduler rouse an idle worker
-            // for nothing. Park a no-op waker in it for now (taking what is
-            // already queued); the `select!` below registers ours again and
-            // looks at the queue first, so nothing is missed.
+            // Handlers polled inline below answer through `inline`, but a
+            // few commands still take `cmd_rx` meanwhile (a panicking
+            // handler's reset); with our own waker registered there, each
+            // would wake this running task again and make the scheduler rouse
+            // an idle worker for nothing. Park a no-op waker in it for now
+            // (taking what is already queued); the `select!` below registers
+            // ours again and looks at the queue first, so nothing is missed.
             {
                 let mut quiet = std::task::Context::from_waker(std::task::Waker::noop());
                 while let std::task::Poll::Ready(Some(cmd)) = cmd_rx.poll_recv(&mut quiet) {
@@ -393,7 +402,7 @@ impl Driver {
             // out at once.
             self.grant_credit();
             self.start_handlers();
-            // Answers of handlers polled inline are already queued.
+            // Handler tasks' commands that arrived meanwhile.
             while let Ok(cmd) = cmd_rx.try_recv() {
                 self.on_cmd(cmd);
             }
@@ -807,39 +816,49 @@ impl Driver {
         }
         let mut ids = std::mem::take(&mut self.to_start);
         for &id in &ids {
+            let Some(mut task) = self.streams.get_mut(&id).and_then(|ctx| ctx.start.take()) else {
+                continue;
+            };
+            self.stats.handlers_total.fetch_add(1, Ordering::Relaxed);
+            if !self.opts.spawn_handlers {
+                // The first poll runs here: a handler that answers at
+                // once (most do) costs no task, no wake-up of this task,
+                // and its answer leaves in the same write as its
+                // neighbours'. One that waits moves to its own task,
+                // whose first poll registers its wakers.
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                // Unconstrained: a hundred handlers polled in one go must
+                // not run this task's coop budget dry (they would all
+                // come back Pending and be spawned). What the handler
+                // sends meanwhile lands in `inline_cmds`, handled at once.
+                let polled = inline::collect(self.sink.conn(), &mut self.inline_cmds, || {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        std::pin::pin!(tokio::task::unconstrained(task.as_mut())).poll(&mut cx)
+                    }))
+                });
+                let mut cmds = std::mem::take(&mut self.inline_cmds);
+                for cmd in cmds.drain(..) {
+                    self.on_cmd(cmd);
+                }
+                self.inline_cmds = cmds;
+                match polled {
+                    Ok(std::task::Poll::Ready(())) => continue,
+                    Ok(std::task::Poll::Pending) => {}
+                    // The handler's guard counted the panic and, dropped
+                    // with the future, resets the stream.
+                    Err(_) => continue,
+                }
+            }
+            // Its first poll's commands may have ended the stream.
             let Some(ctx) = self.streams.get_mut(&id) else {
                 continue;
             };
-            if let Some(mut task) = ctx.start.take() {
-                self.stats.handlers_total.fetch_add(1, Ordering::Relaxed);
-                if !self.opts.spawn_handlers {
-                    // The first poll runs here: a handler that answers at
-                    // once (most do) costs no task, no wake-up of this task,
-                    // and its answer leaves in the same write as its
-                    // neighbours'. One that waits moves to its own task,
-                    // whose first poll registers its wakers.
-                    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                    // Unconstrained: a hundred handlers polled in one go must
-                    // not run this task's coop budget dry (they would all
-                    // come back Pending and be spawned).
-                    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        std::pin::pin!(tokio::task::unconstrained(task.as_mut())).poll(&mut cx)
-                    }));
-                    match polled {
-                        Ok(std::task::Poll::Ready(())) => continue,
-                        Ok(std::task::Poll::Pending) => {}
-                        // The handler's guard counted the panic and, dropped
-                        // with the future, resets the stream.
-                        Err(_) => continue,
-                    }
-                }
-                let active = Active::new(self.stats.clone());
-                let handle = tokio::spawn(async move {
-                    let _active = active;
-                    task.await;
-                });
-                ctx.task = Some(handle.abort_handle());
-            }
+            let active = Active::new(self.stats.clone());
+            let handle = tokio::spawn(async move {
+                let _active = active;
+                task.await;
+            });
+            ctx.task = Some(handle.abort_handle());
         }
         if self.to_start.is_empty() {
             ids.clear();
@@ -997,7 +1016,7 @@ impl Driver {
         parts.extensions.insert(StreamHandle {
             id,
             peer: self.peer,
-            cmds: self.cmd_tx.clone(),
+            cmds: self.sink.clone(),
             push_origin,
         });
         let req = Request::from_parts(parts, body);
@@ -1024,7 +1043,7 @@ impl Driver {
                 id,
                 req,
                 &self.handler,
-                self.cmd_tx.clone(),
+                self.sink.clone(),
                 credit,
                 self.peer,
                 self.stats.clone(),
@@ -1153,7 +1172,7 @@ impl Drop for Active {
 /// finishing (a panic unwinds through here).
 struct Guard {
     id: StreamId,
-    cmds: mpsc::UnboundedSender<Cmd>,
+    cmds: CmdSink,
     stats: Arc<Stats>,
     armed: bool,
 }
@@ -1181,7 +1200,7 @@ fn handle(
     id: StreamId,
     req: Request<Incoming>,
     handler: &Handler,
-    cmds: mpsc::UnboundedSender<Cmd>,
+    cmds: CmdSink,
     credit: Arc<Semaphore>,
     peer: Option<SocketAddr>,
     stats: Arc<Stats>,
@@ -1216,7 +1235,7 @@ async fn respond(
     mut guard: Guard,
     answer: HandlerFuture,
     method: http::Method,
-    cmds: mpsc::UnboundedSender<Cmd>,
+    cmds: CmdSink,
     credit: Arc<Semaphore>,
     peer: Option<SocketAddr>,
     started: Option<Instant>,

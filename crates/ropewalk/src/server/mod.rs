@@ -17,6 +17,7 @@
 mod date;
 pub(crate) mod driver;
 pub(crate) mod h1;
+mod inline;
 
 use std::convert::Infallible;
 use std::future::Future;
