@@ -328,6 +328,77 @@ async fn handler_panicking_when_called_resets_its_stream_only() {
     s.shutdown().await;
 }
 
+/// A service that is not ready on its first `poll_ready` of each clone (it
+/// wakes the task and is ready on the next), or whose `poll_ready` fails.
+#[derive(Clone, Debug)]
+struct ReadyLater {
+    polled: bool,
+    fail: bool,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tower_service::Service<Request<ropewalk::Incoming>> for ReadyLater {
+    type Response = Response<BoxBody>;
+    type Error = ropewalk::body::BoxError;
+    type Future = std::future::Ready<Result<Response<BoxBody>, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        if self.fail {
+            return std::task::Poll::Ready(Err("not today".into()));
+        }
+        if !self.polled {
+            self.polled = true;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<ropewalk::Incoming>) -> Self::Future {
+        // tower's contract: `call` only after `poll_ready` said Ready.
+        assert!(self.polled, "call before ready");
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::future::ready(Ok(Response::new(full(req.uri().path().to_owned()))))
+    }
+}
+
+/// Services that are not ready at once are called when they are; a failed
+/// `poll_ready` resets the stream.
+#[tokio::test]
+async fn services_not_ready_at_once_are_waited_for() {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let later = ReadyLater {
+        polled: false,
+        fail: false,
+        calls: calls.clone(),
+    };
+    let s = spawn(later, false, Options::default()).await;
+    let mut c = s.client().await;
+    for path in ["/a", "/b"] {
+        let (p, b, _) = fetch(&mut c, get(&s.url(path))).await;
+        assert_eq!(p.status, 200);
+        assert_eq!(&b[..], path.as_bytes());
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    s.shutdown().await;
+
+    let failing = ReadyLater {
+        polled: true,
+        fail: true,
+        calls: calls.clone(),
+    };
+    let s = spawn(failing, false, Options::default()).await;
+    let mut c = s.client().await;
+    c.ready().await.unwrap();
+    let err = c.send_request(get(&s.url("/c"))).await.unwrap_err();
+    assert!(format!("{err:?}").contains("INTERNAL_ERROR"), "{err:?}");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    s.shutdown().await;
+}
+
 /// A handler whose response body fails mid-way: the stream is reset.
 #[tokio::test]
 async fn failing_body_resets_stream() {

@@ -482,13 +482,30 @@ where
     B::Error: Into<BoxError>,
 {
     Arc::new(move |req| {
-        let svc = service.clone();
-        Box::pin(async move {
-            match svc.oneshot(req).await {
-                Ok(resp) => Ok(resp.map(boxed)),
-                Err(e) => Err(e.into()),
+        let mut svc = service.clone();
+        // Most services are ready at once (a router, a function): then the
+        // request goes straight into `call`, here. Otherwise the future
+        // waits for readiness as `oneshot` does (tower's contract: no
+        // `call` before `poll_ready` said Ready).
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match svc.poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => {
+                let fut = svc.call(req);
+                Box::pin(async move {
+                    match fut.await {
+                        Ok(resp) => Ok(resp.map(boxed)),
+                        Err(e) => Err(e.into()),
+                    }
+                })
             }
-        })
+            Poll::Ready(Err(e)) => Box::pin(std::future::ready(Err(e.into()))),
+            Poll::Pending => Box::pin(async move {
+                match svc.oneshot(req).await {
+                    Ok(resp) => Ok(resp.map(boxed)),
+                    Err(e) => Err(e.into()),
+                }
+            }),
+        }
     })
 }
 
