@@ -276,6 +276,10 @@ class Env:
         if server == "ropewalk":
             argv = [str(self.bins["ropewalk"]), "serve", "--plain", plain_addr, "--tls", tls_addr,
                     "--cert", str(self.cert), "--key", str(self.key)]
+            # The other servers log nothing per request here (h2o has no
+            # access-log directive, nghttpd no -v, hyper-server no logging).
+            if not self.args.access_log:
+                argv.append("--no-access-log")
             if self.args.workers:
                 argv += ["--workers", str(self.args.workers)]
         elif server == "hyper":
@@ -639,6 +643,8 @@ def main() -> int:
     ap.add_argument("--pin", action="store_true",
                     help="pin the load client to the first CPU and the server to the others (less noise in S1, "
                          "but the server gets fewer cores); default: no pinning")
+    ap.add_argument("--access-log", action="store_true",
+                    help="keep ropewalk's access log on (default: --no-access-log, as the others log nothing)")
     ap.add_argument("--timeout", type=float, default=180, help="seconds allowed per h2load run (default 180)")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get missing tools")
     ap.add_argument("--no-build", action="store_true", help="use existing release binaries, do not run cargo")
