@@ -116,7 +116,7 @@ pub struct StreamHandle {
 
 impl StreamHandle {
     /// The peer's address (`None` for connections served from an I/O object
-    /// without one, see [`Server::serve_io`](super::Server::serve_io)).
+    /// without one, see [`Server::serve_connection`](super::Server::serve_connection)).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
     }
