@@ -203,6 +203,39 @@ async fn informational_responses_are_observable() {
     server.shutdown().await;
 }
 
+/// A 1xx sent by the service as it is called (not from its future) still
+/// precedes the final response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn informational_sent_while_called_precedes_the_answer() {
+    let service = service_fn(|req: Request<Incoming>| {
+        let stream = req
+            .extensions()
+            .get::<ropewalk::server::StreamHandle>()
+            .cloned()
+            .unwrap();
+        stream.send_informational(
+            Response::builder()
+                .status(StatusCode::EARLY_HINTS)
+                .body(())
+                .unwrap(),
+        );
+        async move { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok")))) }
+    });
+    let server = spawn(service, false, Options::default()).await;
+    let client = h2c_client();
+    for _ in 0..3 {
+        let resp = client.get(&server.url("/")).await.unwrap();
+        let info = resp
+            .extensions()
+            .get::<InformationalResponses>()
+            .expect("103 recorded");
+        assert_eq!(info.0.len(), 1);
+        assert_eq!(info.0[0].0, StatusCode::EARLY_HINTS);
+        assert_eq!(client::collect(resp).await.unwrap().body, "ok");
+    }
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_responses_are_decoded() {
     let server = spawn(demo(), false, Options::default()).await;

@@ -836,11 +836,7 @@ impl Driver {
                         std::pin::pin!(tokio::task::unconstrained(task.as_mut())).poll(&mut cx)
                     }))
                 });
-                let mut cmds = std::mem::take(&mut self.inline_cmds);
-                for cmd in cmds.drain(..) {
-                    self.on_cmd(cmd);
-                }
-                self.inline_cmds = cmds;
+                self.run_inline_cmds();
                 match polled {
                     Ok(std::task::Poll::Ready(())) => continue,
                     Ok(std::task::Poll::Pending) => {}
@@ -863,6 +859,22 @@ impl Driver {
         if self.to_start.is_empty() {
             ids.clear();
             self.to_start = ids;
+        }
+    }
+
+    /// Handles the commands that handlers sent while polled (or called) on
+    /// this task, in order (see `inline`).
+    fn run_inline_cmds(&mut self) {
+        if self.inline_cmds.is_empty() {
+            return;
+        }
+        let mut cmds = std::mem::take(&mut self.inline_cmds);
+        for cmd in cmds.drain(..) {
+            self.on_cmd(cmd);
+        }
+        // Keep the allocation, unless a nested call left one there.
+        if self.inline_cmds.is_empty() {
+            self.inline_cmds = cmds;
         }
     }
 
@@ -1037,18 +1049,17 @@ impl Driver {
         );
         let span = tracing::debug_span!("stream", id = id.get());
         // A handler that panics when called (not polled) resets its stream
-        // (`Guard`) and leaves nothing to start.
-        let task = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle(
-                id,
-                req,
-                &self.handler,
-                self.sink.clone(),
-                credit,
-                self.peer,
-                self.stats.clone(),
-            )
-        }));
+        // (`Guard`) and leaves nothing to start. What the service sends as
+        // it is called (before its future is polled) is handled here, ahead
+        // of what its future sends.
+        let (handler, sink, peer, stats) =
+            (&self.handler, self.sink.clone(), self.peer, &self.stats);
+        let task = inline::collect(self.sink.conn(), &mut self.inline_cmds, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                handle(id, req, handler, sink, credit, peer, stats.clone())
+            }))
+        });
+        self.run_inline_cmds();
         // Started by `start_handlers` unless the stream is reset first.
         if let (Ok(task), Some(ctx)) = (task, self.streams.get_mut(&id)) {
             ctx.start = Some(if span.is_disabled() {
