@@ -66,6 +66,25 @@ impl Serve {
             .unwrap_or_else(|| panic!("no {scheme} URL in {:?}", self.lines))
     }
 
+    /// Sends SIGTERM and waits (up to 5 s) for the exit.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        for _ in 0..100 {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server did not exit on SIGTERM");
+    }
+
     fn fingerprint(&self) -> String {
         self.lines
             .iter()
@@ -110,23 +129,7 @@ fn http11_request_is_answered_and_sigterm_stops_it() {
     let mut out = String::new();
     tcp.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 505"), "{out}");
-    let pid = s.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut waited = 0;
-    let status = loop {
-        if let Some(st) = s.child.try_wait().unwrap() {
-            break st;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        waited += 1;
-        assert!(waited < 100, "server did not exit on SIGTERM");
-    };
+    let status = s.terminate();
     assert!(status.success(), "{status:?}");
 }
 
@@ -179,20 +182,7 @@ fn stderr_after_one_request(tag: &str, extra: &[&str]) -> String {
         .unwrap();
     assert!(got.status.success(), "{got:?}");
     assert_eq!(got.stdout, b"Hello, world!");
-    let pid = s.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut waited = 0;
-    while s.child.try_wait().unwrap().is_none() {
-        std::thread::sleep(Duration::from_millis(50));
-        waited += 1;
-        assert!(waited < 100, "server did not exit on SIGTERM");
-    }
+    s.terminate();
     std::fs::read_to_string(&log).unwrap()
 }
 

@@ -163,21 +163,39 @@ fn blocking_get_works_without_a_runtime() {
     rt.block_on(server.shutdown());
 }
 
+/// The request's `StreamHandle` extension.
+fn stream_of(req: &Request<Incoming>) -> ropewalk::server::StreamHandle {
+    req.extensions()
+        .get::<ropewalk::server::StreamHandle>()
+        .cloned()
+        .unwrap()
+}
+
+/// A 103 Early Hints head.
+fn early_hints() -> Response<()> {
+    Response::builder()
+        .status(StatusCode::EARLY_HINTS)
+        .header("link", "</style.css>; rel=preload")
+        .body(())
+        .unwrap()
+}
+
+/// The response was preceded by exactly the head `early_hints` makes.
+fn assert_one_early_hint<B>(resp: &Response<B>) {
+    let info = resp
+        .extensions()
+        .get::<InformationalResponses>()
+        .expect("103 recorded");
+    assert_eq!(info.0.len(), 1);
+    assert_eq!(info.0[0].0, StatusCode::EARLY_HINTS);
+    assert_eq!(info.0[0].1["link"], "</style.css>; rel=preload");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn informational_responses_are_observable() {
     let service = service_fn(|req: Request<Incoming>| async move {
-        let info = req
-            .extensions()
-            .get::<ropewalk::server::StreamHandle>()
-            .cloned()
-            .unwrap();
-        info.send_informational(
-            Response::builder()
-                .status(StatusCode::EARLY_HINTS)
-                .header("link", "</style.css>; rel=preload")
-                .body(())
-                .unwrap(),
-        );
+        let info = stream_of(&req);
+        info.send_informational(early_hints());
         tokio::time::sleep(Duration::from_millis(20)).await;
         // The client has push off: refused without a round trip.
         let push = info.push(Request::get("/x").body(()).unwrap()).await;
@@ -189,13 +207,7 @@ async fn informational_responses_are_observable() {
     let server = spawn(service, false, Options::default()).await;
     let resp = h2c_client().get(&server.url("/")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let info = resp
-        .extensions()
-        .get::<InformationalResponses>()
-        .expect("103 recorded");
-    assert_eq!(info.0.len(), 1);
-    assert_eq!(info.0[0].0, StatusCode::EARLY_HINTS);
-    assert_eq!(info.0[0].1["link"], "</style.css>; rel=preload");
+    assert_one_early_hint(&resp);
     assert_eq!(
         client::collect(resp).await.unwrap().body,
         "done 1 Some(\"127.0.0.1\") true"
@@ -208,29 +220,14 @@ async fn informational_responses_are_observable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn informational_sent_while_called_precedes_the_answer() {
     let service = service_fn(|req: Request<Incoming>| {
-        let stream = req
-            .extensions()
-            .get::<ropewalk::server::StreamHandle>()
-            .cloned()
-            .unwrap();
-        stream.send_informational(
-            Response::builder()
-                .status(StatusCode::EARLY_HINTS)
-                .body(())
-                .unwrap(),
-        );
+        stream_of(&req).send_informational(early_hints());
         async move { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok")))) }
     });
     let server = spawn(service, false, Options::default()).await;
     let client = h2c_client();
     for _ in 0..3 {
         let resp = client.get(&server.url("/")).await.unwrap();
-        let info = resp
-            .extensions()
-            .get::<InformationalResponses>()
-            .expect("103 recorded");
-        assert_eq!(info.0.len(), 1);
-        assert_eq!(info.0[0].0, StatusCode::EARLY_HINTS);
+        assert_one_early_hint(&resp);
         assert_eq!(client::collect(resp).await.unwrap().body, "ok");
     }
     server.shutdown().await;
