@@ -26,6 +26,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
+
+use crate::access_format::ACCESS_TARGET;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -221,9 +223,6 @@ fn filter(env: Option<&str>, default: &str, no_access: bool) -> Targets {
     }
 }
 
-/// The access log's target (`ropewalk::server`'s per-request lines).
-const ACCESS_TARGET: &str = "ropewalk::access";
-
 /// Installs the subscriber: `RUST_LOG` if set, else `default` (e.g.
 /// `info` for `serve`, whose access log is at INFO); `no_access` turns the
 /// access log (target `ropewalk::access`) off whatever the filter says.
@@ -244,6 +243,7 @@ pub fn init(default: &str, no_access: bool) -> Guard {
         no_access,
     );
     let fmt = tracing_subscriber::fmt::layer()
+        .event_format(crate::access_format::Lines::new(ansi))
         .with_ansi(ansi)
         .with_writer(Batched(shared.clone()));
     tracing_subscriber::registry().with(filter).with(fmt).init();

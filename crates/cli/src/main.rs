@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use ropewalk::server::{Options, Server};
 use tokio::sync::watch;
 
+mod access_format;
 mod get;
 mod logging;
 
