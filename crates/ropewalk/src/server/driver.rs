@@ -1373,8 +1373,66 @@ struct Peer(Option<SocketAddr>);
 impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
+            // By hand when no width is asked for: `SocketAddrV4`'s Display
+            // goes through the padding machinery for each octet, which cost
+            // about a fifth of a hand-formatted access-log line.
+            Some(SocketAddr::V4(a)) if f.width().is_none() => {
+                let mut buf = [0u8; 21]; // 255.255.255.255:65535
+                let mut n = 0;
+                for (i, octet) in a.ip().octets().into_iter().enumerate() {
+                    if i > 0 {
+                        buf[n] = b'.';
+                        n += 1;
+                    }
+                    n += put_decimal(&mut buf[n..], u32::from(octet));
+                }
+                buf[n] = b':';
+                n += 1;
+                n += put_decimal(&mut buf[n..], u32::from(a.port()));
+                f.write_str(std::str::from_utf8(&buf[..n]).unwrap_or_default())
+            }
             Some(p) => p.fmt(f),
             None => Ok(()),
         }
+    }
+}
+
+/// Writes `v` in decimal at the start of `buf` (room for 5 digits needed
+/// for a `u16`); returns the digits' count.
+fn put_decimal(buf: &mut [u8], v: u32) -> usize {
+    let mut digits = [0u8; 10];
+    let (mut v, mut i) = (v, digits.len());
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - i;
+    buf[..len].copy_from_slice(&digits[i..]);
+    len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_read_as_socket_addr_displays_them() {
+        for a in [
+            "0.0.0.0:0",
+            "127.0.0.1:60200",
+            "10.2.33.4:8080",
+            "255.255.255.255:65535",
+            "[::1]:443",
+            "[2001:db8::17]:9",
+        ] {
+            let addr: SocketAddr = a.parse().unwrap();
+            assert_eq!(Peer(Some(addr)).to_string(), addr.to_string());
+            assert_eq!(format!("{:>24}", Peer(Some(addr))), format!("{addr:>24}"));
+        }
+        assert_eq!(Peer(None).to_string(), "");
     }
 }
