@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use common::{client_tls_config, spawn, temp_dir};
+use common::{TestServer, client_tls_config, spawn, temp_dir};
 use http::{Response, StatusCode};
 use ropewalk::router::{BoxService, Router};
 use ropewalk::server::{Options, StreamHandle};
@@ -93,16 +93,34 @@ async fn tls_client_offering_only_http11_is_refused() {
     s.shutdown().await;
 }
 
+/// After a 101: sends the client preface and an empty SETTINGS, and reads
+/// frames up to the end of stream 1 (the upgraded request's response).
+async fn preface_and_stream_1(tcp: &mut TcpStream) -> Vec<Frame> {
+    let mut preface = ropewalk_proto::frame::PREFACE.to_vec();
+    preface.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    tcp.write_all(&preface).await.unwrap();
+    read_frames(
+        tcp,
+        |f| matches!(f, Frame::Data(d) if d.stream_id == StreamId::new(1) && d.end_stream),
+    )
+    .await
+}
+
+/// The demo site with a short handshake timeout (milliseconds).
+async fn demo_with_handshake_timeout(ms: u64, tls: bool) -> TestServer {
+    let opts = Options {
+        handshake_timeout: Duration::from_millis(ms),
+        ..Options::default()
+    };
+    spawn(ropewalk::demo::router(None).unwrap(), tls, opts).await
+}
+
 /// Slowloris on the TLS handshake: a ClientHello trickled one octet at a
 /// time is cut at the handshake timeout, counted as a TLS failure, and the
 /// server serves other TLS clients meanwhile.
 #[tokio::test]
 async fn tls_handshake_slowloris_is_cut_at_the_handshake_timeout() {
-    let opts = Options {
-        handshake_timeout: Duration::from_millis(500),
-        ..Options::default()
-    };
-    let s = spawn(ropewalk::demo::router(None).unwrap(), true, opts).await;
+    let s = demo_with_handshake_timeout(500, true).await;
     let mut tcp = TcpStream::connect(s.addr).await.unwrap();
     // A TLS record header for a 512-octet handshake record, then the
     // start of a ClientHello, an octet every 50 ms.
@@ -143,11 +161,7 @@ async fn tls_handshake_slowloris_is_cut_at_the_handshake_timeout() {
 
 #[tokio::test]
 async fn silent_connection_is_closed_after_the_handshake_timeout() {
-    let opts = Options {
-        handshake_timeout: Duration::from_millis(200),
-        ..Options::default()
-    };
-    let s = spawn(ropewalk::demo::router(None).unwrap(), false, opts).await;
+    let s = demo_with_handshake_timeout(200, false).await;
     let mut tcp = TcpStream::connect(s.addr).await.unwrap();
     let t0 = std::time::Instant::now();
     let out = read_to_end(&mut tcp).await;
@@ -602,14 +616,7 @@ Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkA
         head.push(b[0]);
     }
     assert!(head.starts_with(b"HTTP/1.1 101 "));
-    let mut preface = ropewalk_proto::frame::PREFACE.to_vec();
-    preface.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
-    tcp.write_all(&preface).await.unwrap();
-    let frames = read_frames(
-        &mut tcp,
-        |f| matches!(f, Frame::Data(d) if d.stream_id == StreamId::new(1) && d.end_stream),
-    )
-    .await;
+    let frames = preface_and_stream_1(&mut tcp).await;
     let echoed = stream_1_data(&frames);
     assert_eq!(echoed, body);
     drop(tcp);
@@ -825,14 +832,7 @@ Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\n"
     tcp.write_all(b"lo\r\n0\r\n\r\n").await.unwrap();
     let heads = read_h1_heads(&mut tcp).await;
     assert!(heads.starts_with("HTTP/1.1 101 "), "{heads}");
-    let mut preface = ropewalk_proto::frame::PREFACE.to_vec();
-    preface.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
-    tcp.write_all(&preface).await.unwrap();
-    let frames = read_frames(
-        &mut tcp,
-        |f| matches!(f, Frame::Data(d) if d.stream_id == StreamId::new(1) && d.end_stream),
-    )
-    .await;
+    let frames = preface_and_stream_1(&mut tcp).await;
     assert!(matches!(frames[0], Frame::Settings(_)), "{frames:?}");
     let echoed = stream_1_data(&frames);
     assert_eq!(echoed, b"hello");
@@ -855,11 +855,7 @@ Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\n"
 /// ends rather than waiting on.
 #[tokio::test]
 async fn h2c_upgrade_with_a_stalled_body_gets_408() {
-    let opts = Options {
-        handshake_timeout: Duration::from_millis(300),
-        ..Options::default()
-    };
-    let s = spawn(ropewalk::demo::router(None).unwrap(), false, opts).await;
+    let s = demo_with_handshake_timeout(300, false).await;
     let mut tcp = TcpStream::connect(s.addr).await.unwrap();
     tcp.write_all(
         b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\

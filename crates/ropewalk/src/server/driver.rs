@@ -1220,7 +1220,7 @@ fn handle(
     // the call below.
     let guard = Guard {
         id,
-        cmds: cmds.clone(),
+        cmds,
         stats,
         armed: true,
     };
@@ -1236,17 +1236,17 @@ fn handle(
         None
     };
     let answer = handler(req);
-    respond(id, guard, answer, method, cmds, credit, peer, started, path)
+    respond(id, guard, answer, method, credit, peer, started, path)
 }
 
-/// Sends the handler's answer: the head, then the body as credit allows.
+/// Sends the handler's answer (through the guard's sink): the head, then
+/// the body as credit allows.
 #[allow(clippy::too_many_arguments)]
 async fn respond(
     id: StreamId,
     mut guard: Guard,
     answer: HandlerFuture,
     method: http::Method,
-    cmds: CmdSink,
     credit: Arc<Semaphore>,
     peer: Option<SocketAddr>,
     started: Option<Instant>,
@@ -1259,6 +1259,7 @@ async fn respond(
             return;
         }
     };
+    let cmds = &guard.cmds;
     let (mut parts, body) = resp.into_parts();
     let status = parts.status;
     super::date::ensure(&mut parts.headers, status);
