@@ -169,8 +169,10 @@ pub struct Limits {
     /// what a peer that stops reading (or keeps its windows shut) makes us
     /// hold per connection (CVE-2019-9511, CVE-2019-9517). Default: 2 MiB.
     pub max_send_buffer: usize,
-    /// Closed streams remembered for §5.1 handling of late frames.
-    /// Default: 1000.
+    /// Closed streams remembered for §5.1 handling of late frames, at
+    /// most. They are kept by stream id, so a peer's last this-many
+    /// streams are remembered (one that spaces its ids apart shortens its
+    /// own memory). Default: 1000.
     pub max_closed_streams: usize,
     /// How long frames on a stream we reset are ignored (RFC 9113 §5.1).
     /// Default: 5 s.

@@ -1,5 +1,6 @@
 //! Streams: the RFC 9113 §5.1 state machine and the per-connection store.
 
+pub(crate) mod closed;
 mod id_hash;
 pub(crate) mod send_queue;
 mod state;

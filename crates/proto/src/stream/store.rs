@@ -1,6 +1,6 @@
 //! Per-stream bookkeeping and the set of live and recently closed streams.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use super::State;
@@ -9,6 +9,7 @@ use crate::frame::StreamId;
 use crate::headers::OutField;
 use crate::priority::Priority;
 use crate::stream::IdHashing;
+pub(crate) use crate::stream::closed::{ClosedCause, ClosedStreams};
 use crate::stream::send_queue::SendQueue;
 
 /// How far the peer's side of the message has got.
@@ -89,24 +90,11 @@ impl Stream {
     }
 }
 
-/// Why a forgotten stream closed (RFC 9113 §5.1 "closed" handling).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ClosedCause {
-    /// Both sides sent END_STREAM.
-    EndStream,
-    /// We sent RST_STREAM at this time (frames are ignored for a grace
-    /// period).
-    LocalReset(Instant),
-    /// The peer sent RST_STREAM.
-    RemoteReset,
-}
-
 /// Live streams plus a bounded memory of closed ones.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     pub(crate) live: HashMap<StreamId, Stream, IdHashing>,
-    closed: HashMap<StreamId, ClosedCause, IdHashing>,
-    closed_order: VecDeque<StreamId>,
+    closed: ClosedStreams,
 }
 
 impl Store {
@@ -136,21 +124,11 @@ impl Store {
     }
 
     pub(crate) fn remember(&mut self, id: StreamId, cause: ClosedCause, max_closed: usize) {
-        if max_closed == 0 {
-            return;
-        }
-        if self.closed.insert(id, cause).is_none() {
-            self.closed_order.push_back(id);
-        }
-        while self.closed_order.len() > max_closed {
-            if let Some(old) = self.closed_order.pop_front() {
-                self.closed.remove(&old);
-            }
-        }
+        self.closed.remember(id, cause, max_closed);
     }
 
     pub(crate) fn closed_cause(&self, id: StreamId) -> Option<ClosedCause> {
-        self.closed.get(&id).copied()
+        self.closed.get(id)
     }
 
     /// Streams in an active state (RFC 9113 §5.1.2) opened by the local
