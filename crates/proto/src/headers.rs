@@ -5,7 +5,7 @@
 //! A block that breaks a rule is *malformed* (RFC 9113 §8.1.1): the stream is
 //! reset with PROTOCOL_ERROR; the connection survives.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, HOST, TE};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
@@ -194,12 +194,36 @@ pub struct BlockBuilder {
     headers: HeaderMap,
     seen_regular: bool,
     error: Option<&'static str>,
+    /// Where field values are copied: each value is split off as a `Bytes`
+    /// sharing one buffer, so a block costs one allocation (or none, when
+    /// the buffer of an earlier block is free again) rather than one per
+    /// value. A value kept longer keeps that buffer alive.
+    values: BytesMut,
 }
+
+/// Octets a connection's field-value buffer gets when it runs low: the
+/// values of a few dozen typical requests.
+const VALUE_BUFFER: usize = 4096;
 
 impl BlockBuilder {
     /// A builder for a block of `kind`; `connect_protocol` says whether we
     /// advertised SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
     pub fn new(kind: BlockKind, connect_protocol: bool) -> BlockBuilder {
+        BlockBuilder::with_buffer(kind, connect_protocol, BytesMut::new())
+    }
+
+    /// As [`new`](BlockBuilder::new), copying field values into `values`
+    /// (get it back with [`take_buffer`](BlockBuilder::take_buffer) for the
+    /// next block). The buffer is topped up to a few KiB first: its space
+    /// is reused once the values split off it earlier are dropped.
+    pub fn with_buffer(
+        kind: BlockKind,
+        connect_protocol: bool,
+        mut values: BytesMut,
+    ) -> BlockBuilder {
+        if values.capacity() < VALUE_BUFFER / 4 {
+            values.reserve(VALUE_BUFFER);
+        }
         BlockBuilder {
             kind,
             connect_protocol,
@@ -212,7 +236,19 @@ impl BlockBuilder {
             headers: HeaderMap::new(),
             seen_regular: false,
             error: None,
+            values,
         }
+    }
+
+    /// The value buffer, for the next block's [`with_buffer`](BlockBuilder::with_buffer).
+    pub fn take_buffer(&mut self) -> BytesMut {
+        std::mem::take(&mut self.values)
+    }
+
+    /// `value` copied into the shared buffer.
+    fn copy(&mut self, value: &[u8]) -> Bytes {
+        self.values.extend_from_slice(value);
+        self.values.split().freeze()
     }
 
     fn fail(&mut self, why: &'static str) {
@@ -272,8 +308,8 @@ impl BlockBuilder {
             return Err("TE other than \"trailers\"");
         }
         let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
-        let mut value = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value))
-            .map_err(|_| "invalid field value")?;
+        let mut value =
+            HeaderValue::from_maybe_shared(self.copy(value)).map_err(|_| "invalid field value")?;
         value.set_sensitive(sensitive);
         self.headers.append(name, value);
         Ok(())
@@ -307,7 +343,7 @@ impl BlockBuilder {
                     return Err("duplicate :authority");
                 }
                 self.authority = Some(
-                    Authority::from_maybe_shared(Bytes::copy_from_slice(value))
+                    Authority::from_maybe_shared(self.copy(value))
                         .map_err(|_| "invalid :authority")?,
                 );
             }
@@ -320,7 +356,7 @@ impl BlockBuilder {
                     return Err("empty :path");
                 }
                 self.path = Some(
-                    PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(value))
+                    PathAndQuery::from_maybe_shared(self.copy(value))
                         .map_err(|_| "invalid :path")?,
                 );
             }
@@ -676,6 +712,46 @@ mod tests {
         let mut v = GET.to_vec();
         v.extend_from_slice(extra);
         v
+    }
+
+    /// The first octet of a block's buffer, and `v` as an offset into it.
+    fn offset(base: *const u8, v: &[u8]) -> usize {
+        v.as_ptr() as usize - base as usize
+    }
+
+    #[test]
+    fn a_blocks_values_share_one_buffer_which_later_blocks_reuse() {
+        let block = |values: BytesMut| {
+            let mut b = BlockBuilder::with_buffer(BlockKind::Request, false, values);
+            for (n, v) in with(&[("accept", "*/*"), ("user-agent", "t/1")]) {
+                b.field(n.as_bytes(), v.as_bytes(), false);
+            }
+            let rest = b.take_buffer();
+            let Ok(Message::Request(r)) = b.finish() else {
+                panic!("valid request");
+            };
+            (r, rest)
+        };
+        let (r, rest) = block(BytesMut::new());
+        // Values in the order they came, back to back in one buffer:
+        // "example.com", "/x", "*/*", "t/1".
+        let base = r.authority.as_ref().unwrap().as_str().as_ptr();
+        assert_eq!(r.authority.as_ref().unwrap().as_str(), "example.com");
+        assert_eq!(offset(base, r.path.as_ref().unwrap().as_str().as_bytes()), 11);
+        assert_eq!(offset(base, r.headers["accept"].as_bytes()), 13);
+        assert_eq!(offset(base, r.headers["user-agent"].as_bytes()), 16);
+        // While they live, the next block writes after them; once they are
+        // dropped, a block that runs the buffer low starts over at its
+        // beginning instead of allocating.
+        let (r2, rest) = block(rest);
+        assert_eq!(offset(base, r2.authority.as_ref().unwrap().as_str().as_bytes()), 19);
+        drop((r, r2));
+        let mut rest = rest;
+        let left = rest.capacity();
+        rest.extend_from_slice(&vec![b'x'; left]);
+        drop(rest.split());
+        let (r3, _) = block(rest);
+        assert_eq!(r3.authority.as_ref().unwrap().as_str().as_ptr(), base);
     }
 
     #[test]

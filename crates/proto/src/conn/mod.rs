@@ -177,6 +177,8 @@ pub struct Connection {
     got_peer_settings: bool,
     parser: Parser,
     decoder: Decoder,
+    /// Decoded field values are copied here and shared (`BlockBuilder`).
+    field_values: bytes::BytesMut,
     encoder: Encoder,
     streams: Store,
     /// Our settings as acknowledged by the peer.
@@ -275,6 +277,7 @@ impl Connection {
             got_peer_settings: false,
             parser: Parser::new(),
             decoder,
+            field_values: bytes::BytesMut::new(),
             encoder: Encoder::new(),
             streams: Store::default(),
             local: Applied::rfc_defaults(),

@@ -112,10 +112,12 @@ impl Connection {
     /// for blocks we discard) and validates it as `kind`.
     pub(super) fn decode_block(&mut self, block: &[u8], kind: BlockKind) -> Result<Block, Error> {
         let connect_protocol = self.role.is_server() && self.config.enable_connect_protocol;
-        let mut b = BlockBuilder::new(kind, connect_protocol);
+        let values = std::mem::take(&mut self.field_values);
+        let mut b = BlockBuilder::with_buffer(kind, connect_protocol, values);
         let r = self
             .decoder
             .decode(block, |f| b.field(f.name, f.value, f.never_indexed));
+        self.field_values = b.take_buffer();
         match r {
             // RFC 9113 §4.3: a decoding error is a COMPRESSION_ERROR.
             Err(e) if e.is_connection_error() => Err(Error::conn(
