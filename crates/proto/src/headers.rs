@@ -522,6 +522,10 @@ enum OutName {
 enum OutValue {
     /// A pseudo-header's value.
     Octets(Bytes),
+    /// `:authority`, as the request had it (no copy).
+    Authority(Authority),
+    /// `:path`, as the request had it (no copy).
+    Path(PathAndQuery),
     /// A regular field's value; it says whether it is sensitive.
     Header(HeaderValue),
 }
@@ -554,6 +558,8 @@ impl OutField {
     pub fn value(&self) -> &[u8] {
         match &self.value {
             OutValue::Octets(v) => v,
+            OutValue::Authority(a) => a.as_str().as_bytes(),
+            OutValue::Path(p) => p.as_str().as_bytes(),
             OutValue::Header(v) => v.as_bytes(),
         }
     }
@@ -630,11 +636,17 @@ pub fn request_fields(head: RequestHead) -> Result<Vec<OutField>, Malformed> {
             out.push(pseudo(":scheme", s.as_str()));
         }
     }
-    if let Some(a) = &head.authority {
-        out.push(pseudo(":authority", a.as_str()));
+    if let Some(a) = head.authority {
+        out.push(OutField {
+            name: OutName::Pseudo(":authority"),
+            value: OutValue::Authority(a),
+        });
     }
-    if let Some(p) = &head.path {
-        out.push(pseudo(":path", p.as_str()));
+    if let Some(p) = head.path {
+        out.push(OutField {
+            name: OutName::Pseudo(":path"),
+            value: OutValue::Path(p),
+        });
     }
     if let Some(p) = &head.protocol {
         out.push(pseudo(":protocol", &p.0));
@@ -737,14 +749,20 @@ mod tests {
         // "example.com", "/x", "*/*", "t/1".
         let base = r.authority.as_ref().unwrap().as_str().as_ptr();
         assert_eq!(r.authority.as_ref().unwrap().as_str(), "example.com");
-        assert_eq!(offset(base, r.path.as_ref().unwrap().as_str().as_bytes()), 11);
+        assert_eq!(
+            offset(base, r.path.as_ref().unwrap().as_str().as_bytes()),
+            11
+        );
         assert_eq!(offset(base, r.headers["accept"].as_bytes()), 13);
         assert_eq!(offset(base, r.headers["user-agent"].as_bytes()), 16);
         // While they live, the next block writes after them; once they are
         // dropped, a block that runs the buffer low starts over at its
         // beginning instead of allocating.
         let (r2, rest) = block(rest);
-        assert_eq!(offset(base, r2.authority.as_ref().unwrap().as_str().as_bytes()), 19);
+        assert_eq!(
+            offset(base, r2.authority.as_ref().unwrap().as_str().as_bytes()),
+            19
+        );
         drop((r, r2));
         let mut rest = rest;
         let left = rest.capacity();

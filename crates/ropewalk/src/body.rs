@@ -20,6 +20,13 @@ use crate::server::driver::Cmd;
 pub(crate) enum Releaser {
     Server(mpsc::UnboundedSender<Cmd>),
     Client(mpsc::UnboundedSender<crate::client::conn::Cmd>),
+    /// (Client) a body whose stream has ended: only the connection's
+    /// window is left to give back, and that is added up in `Shared`, one
+    /// command waking the task for all that came before it took them.
+    ClientEnded(
+        mpsc::UnboundedSender<crate::client::conn::Cmd>,
+        std::sync::Arc<crate::client::conn::Shared>,
+    ),
 }
 
 impl Releaser {
@@ -31,6 +38,11 @@ impl Releaser {
             }
             Releaser::Client(tx) => {
                 let _ = tx.send(crate::client::conn::Cmd::Release(id, n));
+            }
+            Releaser::ClientEnded(tx, shared) => {
+                if shared.add_released(n) {
+                    let _ = tx.send(crate::client::conn::Cmd::Released);
+                }
             }
         }
     }

@@ -133,6 +133,65 @@ async fn two_hundred_concurrent_requests_share_one_connection() {
     server.shutdown().await;
 }
 
+/// A client whose connection window is the smallest there is (65,535
+/// octets, no growth).
+fn small_window_client() -> Client {
+    let mut h2 = ropewalk_proto::conn::Config::default()
+        .with_initial_window_size(65_535)
+        .with_connection_window_size(65_535);
+    h2.adaptive_window = false;
+    Client::builder().h2_config(h2).build().unwrap()
+}
+
+/// Bodies read give their octets back to the connection's window, whether
+/// they came whole with their head (as these mostly do) or streamed, one
+/// request at a time and many at once. Fifteen bodies of 4,369 octets fill
+/// the 65,535-octet window exactly: without their octets back, the
+/// sixteenth never comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_bodies_give_the_connection_window_back() {
+    const BODY: usize = 65_535 / 15;
+    let service = service_fn(|req: Request<Incoming>| async move {
+        let i: u8 = req.uri().query().and_then(|q| q.parse().ok()).unwrap_or(0);
+        Ok::<_, Infallible>(Response::new(Full::new(pattern(BODY, i))))
+    });
+    let server = spawn(service, false, Options::default()).await;
+    let client = small_window_client();
+    let fetch = |client: Client, url: String, i: usize| async move {
+        let resp = client.get(&format!("{url}?{}", i as u8)).await.unwrap();
+        let got = client::collect(resp).await.unwrap();
+        assert!(got.body == pattern(BODY, i as u8), "request {i}");
+    };
+    let url = server.url("/");
+    let one_by_one = async {
+        for i in 0..200 {
+            fetch(client.clone(), url.clone(), i).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), one_by_one)
+        .await
+        .expect("requests one at a time stalled");
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let (client, url) = (client.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                fetch(client.clone(), url.clone(), t * 50 + i).await;
+            }
+        }));
+    }
+    let together = async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), together)
+        .await
+        .expect("requests four at a time stalled");
+    assert_eq!(client.connections_opened(), 1);
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_query_string_reaches_the_server() {
     let server = spawn(demo(), false, Options::default()).await;

@@ -350,6 +350,14 @@ impl Connection {
         self.recv_window.release(released);
     }
 
+    /// Releases `n` octets of received DATA of streams that are closed (or
+    /// whose peer ended them): only the connection's window takes them
+    /// back, as [`release_capacity`](Self::release_capacity) does for such
+    /// a stream.
+    pub fn release_connection_capacity(&mut self, n: usize) {
+        self.recv_window.release(n);
+    }
+
     /// (Server) promises a pushed response for `request` on stream `id`
     /// (RFC 9113 §8.4). Returns the promised stream; send its response with
     /// [`send_response`](Self::send_response).

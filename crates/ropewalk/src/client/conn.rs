@@ -48,6 +48,9 @@ pub(crate) enum Cmd {
     Reset(StreamId, ErrorCode),
     /// A response body was read: give its flow-control capacity back.
     Release(StreamId, usize),
+    /// Bodies of ended streams were read: give back the connection window
+    /// added up in [`Shared::take_released`].
+    Released,
     /// A caller stopped waiting for its response head: reset the streams
     /// whose response nobody waits for any more (see [`Shared::sweep`]).
     Sweep,
@@ -115,6 +118,9 @@ pub(crate) struct Shared {
     /// A [`Cmd::Sweep`] is on its way: callers that give up meanwhile need
     /// not send another.
     pub(crate) sweep: AtomicBool,
+    /// Octets of ended streams' bodies read and not yet given back to the
+    /// connection's window (see [`Cmd::Released`]).
+    released: AtomicUsize,
 }
 
 impl Shared {
@@ -124,7 +130,20 @@ impl Shared {
             active: AtomicUsize::new(0),
             peer_max: AtomicU32::new(100),
             sweep: AtomicBool::new(false),
+            released: AtomicUsize::new(0),
         }
+    }
+
+    /// Adds `n` read octets of an ended stream; true when the task must be
+    /// told (nothing was waiting for it: a [`Cmd::Released`] already on
+    /// its way takes these too).
+    pub(crate) fn add_released(&self, n: usize) -> bool {
+        n > 0 && self.released.fetch_add(n, Ordering::AcqRel) == 0
+    }
+
+    /// Takes the octets added up by [`add_released`](Shared::add_released).
+    fn take_released(&self) -> usize {
+        self.released.swap(0, Ordering::AcqRel)
     }
 
     /// Takes no new requests.
@@ -526,6 +545,9 @@ impl Task {
                 self.maybe_forget(id);
             }
             Cmd::Release(id, n) => self.conn.release_capacity(id, n),
+            Cmd::Released => self
+                .conn
+                .release_connection_capacity(self.shared.take_released()),
             Cmd::Sweep => self.sweep(),
         }
     }
@@ -680,7 +702,8 @@ impl Task {
                 Some(data) if h.end => {
                     ctx.recv_done = true;
                     ctx.pushes = None;
-                    Incoming::ready(stream, data, Releaser::Client(cmds), h.content_length)
+                    let releaser = Releaser::ClientEnded(cmds, self.shared.clone());
+                    Incoming::ready(stream, data, releaser, h.content_length)
                 }
                 data => {
                     let (tx, rx) = mpsc::unbounded_channel();
