@@ -193,6 +193,8 @@ pub struct BlockBuilder {
     status: Option<StatusCode>,
     headers: HeaderMap,
     seen_regular: bool,
+    /// `cookie` fields so far (crumbs to join when more than one).
+    cookies: usize,
     error: Option<&'static str>,
     /// Where field values are copied: each value is split off as a `Bytes`
     /// sharing one buffer, so a block costs one allocation (or none, when
@@ -235,6 +237,7 @@ impl BlockBuilder {
             status: None,
             headers: HeaderMap::new(),
             seen_regular: false,
+            cookies: 0,
             error: None,
             values,
         }
@@ -278,25 +281,27 @@ impl BlockBuilder {
         if name.is_empty() {
             return Err("empty field name");
         }
-        // RFC 9113 §8.2.1: no NUL, CR or LF in a value, no leading or
-        // trailing whitespace.
-        if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
-            return Err("NUL, CR or LF in field value");
-        }
+        // RFC 9113 §8.2.1: no leading or trailing whitespace in a value.
         if matches!(value.first(), Some(b' ' | b'\t')) || matches!(value.last(), Some(b' ' | b'\t'))
         {
             return Err("whitespace around field value");
         }
         if name[0] == b':' {
+            // RFC 9113 §8.2.1: no NUL, CR or LF in a value (for regular
+            // fields, `HeaderValue` sees to it below).
+            if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+                return Err("NUL, CR or LF in field value");
+            }
             return self.pseudo(&name[1..], value);
         }
         self.seen_regular = true;
-        // RFC 9113 §8.2.1: names are lowercase and contain no
-        // 0x00-0x20, 0x41-0x5a, 0x7f-0xff; a colon only starts pseudo-headers.
-        if name
-            .iter()
-            .any(|&b| b <= 0x20 || b.is_ascii_uppercase() || b >= 0x7f || b == b':')
-        {
+        // RFC 9113 §8.2.1: names contain no 0x00-0x20, 0x41-0x5a, 0x7f-0xff,
+        // and a colon only starts pseudo-headers. `HeaderName` takes token
+        // characters only, which excludes all of those but uppercase
+        // letters, and those it lowercases: a name that comes out changed
+        // had some.
+        let parsed = HeaderName::from_bytes(name).map_err(|_| "invalid character in field name")?;
+        if parsed.as_str().as_bytes() != name {
             return Err("invalid character in field name");
         }
         // RFC 9113 §8.2.2: connection-specific fields.
@@ -307,11 +312,15 @@ impl BlockBuilder {
         if name == b"te" && value != b"trailers" {
             return Err("TE other than \"trailers\"");
         }
-        let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
+        if parsed == http::header::COOKIE {
+            self.cookies += 1;
+        }
+        // RFC 9113 §8.2.1: no NUL, CR or LF in a value; `HeaderValue`
+        // refuses every control octet but HTAB.
         let mut value =
             HeaderValue::from_maybe_shared(self.copy(value)).map_err(|_| "invalid field value")?;
         value.set_sensitive(sensitive);
-        self.headers.append(name, value);
+        self.headers.append(parsed, value);
         Ok(())
     }
 
@@ -392,13 +401,7 @@ impl BlockBuilder {
         }
         // RFC 9113 §8.2.3: cookie crumbs are joined with "; " before the
         // message leaves HTTP/2.
-        if self
-            .headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .nth(1)
-            .is_some()
-        {
+        if self.cookies > 1 {
             let joined = self
                 .headers
                 .get_all(http::header::COOKIE)
@@ -788,6 +791,22 @@ mod tests {
     #[test]
     fn rfc9113_8_2_uppercase_name_malformed() {
         assert!(build(BlockKind::Request, &with(&[("Accept", "x")])).is_err());
+        // A standard name and an unknown one, each with one capital.
+        assert!(build(BlockKind::Request, &with(&[("content-Type", "x")])).is_err());
+        assert!(build(BlockKind::Request, &with(&[("x-fOo", "x")])).is_err());
+        assert!(build(BlockKind::Request, &with(&[("x-foo", "x")])).is_ok());
+    }
+
+    #[test]
+    fn rfc9113_8_2_1_name_chars() {
+        // 0x00-0x20, 0x7f-0xff and a colon after the first octet.
+        for n in ["a b", "a\tb", "a\0b", "a\x7fb", "caf\u{e9}", "a:b", "a\r", "\x01"] {
+            assert_eq!(
+                build(BlockKind::Request, &with(&[(n, "x")])),
+                Err(Malformed("invalid character in field name")),
+                "{n:?}"
+            );
+        }
     }
 
     #[test]
@@ -802,6 +821,12 @@ mod tests {
     fn rfc9113_8_2_1_value_chars() {
         assert!(build(BlockKind::Request, &with(&[("a", "x\ny")])).is_err());
         assert!(build(BlockKind::Request, &with(&[("a", "x\0y")])).is_err());
+        assert!(build(BlockKind::Request, &with(&[("a", "x\ry")])).is_err());
+        assert!(build(BlockKind::Request, &with(&[("user-agent", "\r")])).is_err());
+        // Pseudo-header values too.
+        let mut get = GET.to_vec();
+        get[3] = (":path", "/a\nb");
+        assert!(build(BlockKind::Request, &get).is_err());
         assert!(build(BlockKind::Request, &with(&[("a", " x")])).is_err());
         assert!(build(BlockKind::Request, &with(&[("a", "x\t")])).is_err());
         assert!(build(BlockKind::Request, &with(&[("a", "x y")])).is_ok());
