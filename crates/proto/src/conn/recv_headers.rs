@@ -31,9 +31,12 @@ pub(super) struct PartialBlock {
 }
 
 /// The outcome of decoding a field block.
+// Returned once per block and taken apart at once: boxing the message, to
+// keep the variants alike, cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Block {
     /// A valid message.
-    Ok(Box<Message>),
+    Ok(Message),
     /// A malformed one (RFC 9113 §8.1.1).
     Malformed(&'static str),
     /// Over SETTINGS_MAX_HEADER_LIST_SIZE or the field-count cap.
@@ -145,7 +148,7 @@ impl Connection {
                 Ok(Block::TooLarge)
             }
             Ok(()) => Ok(match b.finish() {
-                Ok(m) => Block::Ok(Box::new(m)),
+                Ok(m) => Block::Ok(m),
                 Err(m) => Block::Malformed(m.0),
             }),
         }
@@ -185,7 +188,7 @@ impl Connection {
             return stream_err(id, ErrorCode::ProtocolError, "stream depends on itself");
         }
         let msg = match outcome {
-            Block::Ok(m) => *m,
+            Block::Ok(m) => m,
             Block::Malformed(why) => return stream_err(id, ErrorCode::ProtocolError, why),
             Block::TooLarge => {
                 return stream_err(id, ErrorCode::Cancel, "header list too large");
@@ -307,7 +310,7 @@ impl Connection {
             return stream_err(id, ErrorCode::ProtocolError, "stream depends on itself");
         }
         let head = match outcome {
-            Block::Ok(m) => match *m {
+            Block::Ok(m) => match m {
                 Message::Request(head) => head,
                 _ => return stream_err(id, ErrorCode::ProtocolError, "not a request"),
             },
@@ -478,7 +481,7 @@ impl Connection {
             return Ok(());
         }
         let head = match outcome {
-            Block::Ok(m) => match *m {
+            Block::Ok(m) => match m {
                 Message::Request(head) => head,
                 _ => return stream_err(promised, ErrorCode::ProtocolError, "not a request"),
             },
