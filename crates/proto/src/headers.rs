@@ -201,6 +201,8 @@ pub struct BlockBuilder {
     /// the buffer of an earlier block is free again) rather than one per
     /// value. A value kept longer keeps that buffer alive.
     values: BytesMut,
+    /// Octets copied into `values` for this block.
+    copied: usize,
 }
 
 /// Octets a connection's field-value buffer gets when it runs low: the
@@ -240,16 +242,26 @@ impl BlockBuilder {
             cookies: 0,
             error: None,
             values,
+            copied: 0,
         }
     }
 
     /// The value buffer, for the next block's [`with_buffer`](BlockBuilder::with_buffer).
+    /// After a block whose values outgrew the usual size an empty one, so
+    /// that a connection does not keep a large buffer for the rest of its
+    /// life (it is freed with the last of those values).
     pub fn take_buffer(&mut self) -> BytesMut {
-        std::mem::take(&mut self.values)
+        let values = std::mem::take(&mut self.values);
+        if self.copied > VALUE_BUFFER {
+            BytesMut::new()
+        } else {
+            values
+        }
     }
 
     /// `value` copied into the shared buffer.
     fn copy(&mut self, value: &[u8]) -> Bytes {
+        self.copied += value.len();
         self.values.extend_from_slice(value);
         self.values.split().freeze()
     }
@@ -776,6 +788,31 @@ mod tests {
     }
 
     #[test]
+    fn a_block_with_large_values_does_not_leave_its_buffer_behind() {
+        let big = "x".repeat(3 * VALUE_BUFFER);
+        let mut b = BlockBuilder::with_buffer(BlockKind::Request, false, BytesMut::new());
+        for (n, v) in GET {
+            b.field(n.as_bytes(), v.as_bytes(), false);
+        }
+        b.field(b"cookie", big.as_bytes(), false);
+        let rest = b.take_buffer();
+        let Ok(Message::Request(r)) = b.finish() else {
+            panic!("valid request");
+        };
+        assert_eq!(r.headers["cookie"].len(), big.len());
+        drop(r);
+        // The next block gets a buffer of the usual size, not the large one
+        // back (its values are gone, so it could be).
+        let mut b = BlockBuilder::with_buffer(BlockKind::Request, false, rest);
+        for (n, v) in GET {
+            b.field(n.as_bytes(), v.as_bytes(), false);
+        }
+        let next = b.take_buffer();
+        assert!(next.capacity() < 2 * VALUE_BUFFER, "{}", next.capacity());
+        assert!(next.capacity() > 0, "an ordinary block keeps its buffer");
+    }
+
+    #[test]
     fn rfc9113_8_3_1_valid_request() {
         let Message::Request(r) = build(BlockKind::Request, &with(&[("accept", "*/*")])).unwrap()
         else {
@@ -800,7 +837,16 @@ mod tests {
     #[test]
     fn rfc9113_8_2_1_name_chars() {
         // 0x00-0x20, 0x7f-0xff and a colon after the first octet.
-        for n in ["a b", "a\tb", "a\0b", "a\x7fb", "caf\u{e9}", "a:b", "a\r", "\x01"] {
+        for n in [
+            "a b",
+            "a\tb",
+            "a\0b",
+            "a\x7fb",
+            "caf\u{e9}",
+            "a:b",
+            "a\r",
+            "\x01",
+        ] {
             assert_eq!(
                 build(BlockKind::Request, &with(&[(n, "x")])),
                 Err(Malformed("invalid character in field name")),
