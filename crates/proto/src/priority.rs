@@ -101,7 +101,8 @@ impl std::fmt::Display for Priority {
 #[derive(Debug, Default)]
 pub struct Scheduler {
     queues: [VecDeque<StreamId>; 8],
-    queued: HashSet<StreamId>,
+    // Keyed multiply hashing: three lookups per response (push, pop, remove).
+    queued: HashSet<StreamId, crate::stream::IdHashing>,
 }
 
 impl Scheduler {

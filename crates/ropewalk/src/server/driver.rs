@@ -60,6 +60,8 @@ pub(crate) enum Cmd {
     Data(StreamId, Bytes, bool),
     Trailers(StreamId, HeaderMap),
     Reset(StreamId, ErrorCode),
+    /// The handler panicked: counted, then reset as INTERNAL_ERROR.
+    Panicked(StreamId),
     Release(StreamId, usize),
     Done(StreamId),
     /// Boxed: rare, and large; a channel allocates room for 32 commands
@@ -1052,11 +1054,10 @@ impl Driver {
         // (`Guard`) and leaves nothing to start. What the service sends as
         // it is called (before its future is polled) is handled here, ahead
         // of what its future sends.
-        let (handler, sink, peer, stats) =
-            (&self.handler, self.sink.clone(), self.peer, &self.stats);
+        let (handler, sink, peer) = (&self.handler, self.sink.clone(), self.peer);
         let task = inline::collect(self.sink.conn(), &mut self.inline_cmds, || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                handle(id, req, handler, sink, credit, peer, stats.clone())
+                handle(id, req, handler, sink, credit, peer)
             }))
         });
         self.run_inline_cmds();
@@ -1091,6 +1092,10 @@ impl Driver {
             }
             Cmd::Data(id, data, end) => self.queue(id, Pending::Data(data, end)),
             Cmd::Trailers(id, t) => self.queue(id, Pending::Trailers(t)),
+            Cmd::Panicked(id) => {
+                self.stats.handler_panics.fetch_add(1, Ordering::Relaxed);
+                self.on_cmd(Cmd::Reset(id, ErrorCode::InternalError));
+            }
             Cmd::Reset(id, code) => {
                 if let Some(ctx) = self.streams.get_mut(&id) {
                     ctx.pending.clear();
@@ -1184,20 +1189,19 @@ impl Drop for Active {
 struct Guard {
     id: StreamId,
     cmds: CmdSink,
-    stats: Arc<Stats>,
     armed: bool,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         if self.armed {
-            if std::thread::panicking() {
-                self.stats.handler_panics.fetch_add(1, Ordering::Relaxed);
+            let cmd = if std::thread::panicking() {
                 warn!(stream = self.id.get(), "handler panicked; stream reset");
-            }
-            let _ = self
-                .cmds
-                .send(Cmd::Reset(self.id, ErrorCode::InternalError));
+                Cmd::Panicked(self.id)
+            } else {
+                Cmd::Reset(self.id, ErrorCode::InternalError)
+            };
+            let _ = self.cmds.send(cmd);
         }
         let _ = self.cmds.send(Cmd::Done(self.id));
     }
@@ -1214,14 +1218,12 @@ fn handle(
     cmds: CmdSink,
     credit: Arc<Semaphore>,
     peer: Option<SocketAddr>,
-    stats: Arc<Stats>,
 ) -> impl Future<Output = ()> + Send + 'static {
     // Armed first: it resets the stream if the handler panics, even in
     // the call below.
     let guard = Guard {
         id,
         cmds,
-        stats,
         armed: true,
     };
     let method = req.method().clone();
