@@ -68,7 +68,14 @@ async fn run(url: String, n: usize, m: usize) -> i32 {
         eprintln!("ropewalk-client: {url}: {e}");
         return 1;
     }
-    let url = Arc::new(url);
+    // Parsed once, as hyper-client does; each request clones it.
+    let uri: http::Uri = match url.parse() {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("ropewalk-client: {url}: {e}");
+            return 1;
+        }
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -76,11 +83,14 @@ async fn run(url: String, n: usize, m: usize) -> i32 {
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(m);
     for _ in 0..m.min(n) {
-        let (client, url) = (client.clone(), url.clone());
+        let (client, uri) = (client.clone(), uri.clone());
         let (next, ok, failed, bytes) = (next.clone(), ok.clone(), failed.clone(), bytes.clone());
         tasks.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < n {
-                match client.get(&url).await {
+                let req = http::Request::get(uri.clone())
+                    .body(http_body_util::Empty::<bytes::Bytes>::new())
+                    .expect("valid request");
+                match client.request(req).await {
                     Ok(resp) => {
                         let good = resp.status().is_success();
                         match resp.into_body().collect().await {
