@@ -741,7 +741,8 @@ mod tests {
         v
     }
 
-    /// The first octet of a block's buffer, and `v` as an offset into it.
+    /// Where `v` starts, counted from `base` (the first octet of a block's
+    /// value buffer).
     fn offset(base: *const u8, v: &[u8]) -> usize {
         v.as_ptr() as usize - base as usize
     }

@@ -101,7 +101,8 @@ impl std::fmt::Display for Priority {
 #[derive(Debug, Default)]
 pub struct Scheduler {
     queues: [VecDeque<StreamId>; 8],
-    // Keyed multiply hashing: three lookups per response (push, pop, remove).
+    // Keyed `IdHashing`, not SipHash: three lookups per response (push, pop,
+    // remove).
     queued: HashSet<StreamId, crate::stream::IdHashing>,
 }
 

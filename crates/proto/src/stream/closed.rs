@@ -21,9 +21,9 @@ pub(crate) enum ClosedCause {
 const FIRST_SLOTS: usize = 8;
 
 /// Closed streams, direct-mapped by id: client stream `id` lives in slot
-/// `(id / 2) % slots` (server streams half a table further on), so a client's consecutive streams (1, 3, 5, …) take
-/// consecutive slots and a newly closed stream evicts the one `slots`
-/// streams before it. At most `max` streams are remembered, and an ordinary
+/// `(id / 2) % slots` (server streams half a table further on), so a
+/// client's consecutive streams (1, 3, 5, …) take consecutive slots and a
+/// newly closed stream evicts the one `slots` streams before it. At most `max` streams are remembered, and an ordinary
 /// peer's last `max` streams are (a peer that spaces its ids apart only
 /// shortens its own memory).
 ///

@@ -161,7 +161,7 @@ getters! {
     resets_sent: "RST_STREAMs sent (stream errors we detected or handler failures).",
     resets_received: "RST_STREAMs received.",
     goaways_received: "GOAWAY frames received.",
-    handler_panics: "Handler tasks that panicked.",
+    handler_panics: "Handlers that panicked (counted by their connection, so not once it has ended).",
     http1_answered: "Plain HTTP/1.x requests answered with 505 (or 400).",
     tls_failures: "TLS handshakes that failed (including clients without h2).",
     pushes: "Responses pushed (PUSH_PROMISE sent).",
