@@ -826,13 +826,18 @@ mod tests {
         assert_eq!(parts.version, http::Version::HTTP_2);
     }
 
+    /// Whether a GET with the one extra field `name: value` is well formed.
+    fn accepted(name: &'static str, value: &'static str) -> bool {
+        build(BlockKind::Request, &with(&[(name, value)])).is_ok()
+    }
+
     #[test]
     fn rfc9113_8_2_uppercase_name_malformed() {
-        assert!(build(BlockKind::Request, &with(&[("Accept", "x")])).is_err());
+        assert!(!accepted("Accept", "x"));
         // A standard name and an unknown one, each with one capital.
-        assert!(build(BlockKind::Request, &with(&[("content-Type", "x")])).is_err());
-        assert!(build(BlockKind::Request, &with(&[("x-fOo", "x")])).is_err());
-        assert!(build(BlockKind::Request, &with(&[("x-foo", "x")])).is_ok());
+        assert!(!accepted("content-Type", "x"));
+        assert!(!accepted("x-fOo", "x"));
+        assert!(accepted("x-foo", "x"));
     }
 
     #[test]
@@ -866,17 +871,15 @@ mod tests {
 
     #[test]
     fn rfc9113_8_2_1_value_chars() {
-        assert!(build(BlockKind::Request, &with(&[("a", "x\ny")])).is_err());
-        assert!(build(BlockKind::Request, &with(&[("a", "x\0y")])).is_err());
-        assert!(build(BlockKind::Request, &with(&[("a", "x\ry")])).is_err());
-        assert!(build(BlockKind::Request, &with(&[("user-agent", "\r")])).is_err());
+        for v in ["x\ny", "x\0y", "x\ry", "\r", " x", "x\t"] {
+            assert!(!accepted("a", v), "{v:?}");
+        }
+        assert!(!accepted("user-agent", "\r"));
+        assert!(accepted("a", "x y"));
         // Pseudo-header values too.
         let mut get = GET.to_vec();
         get[3] = (":path", "/a\nb");
         assert!(build(BlockKind::Request, &get).is_err());
-        assert!(build(BlockKind::Request, &with(&[("a", " x")])).is_err());
-        assert!(build(BlockKind::Request, &with(&[("a", "x\t")])).is_err());
-        assert!(build(BlockKind::Request, &with(&[("a", "x y")])).is_ok());
     }
 
     #[test]
