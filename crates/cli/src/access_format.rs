@@ -117,7 +117,8 @@ impl<W: fmt::Write> Fields<'_, W> {
 
 impl<W: fmt::Write> Visit for Fields<'_, W> {
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.field(field, |w| write_u64(w, value));
+        // Decimal digits without `fmt`'s padding machinery.
+        self.field(field, |w| w.write_str(itoa::Buffer::new().format(value)));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -139,22 +140,6 @@ impl<W: fmt::Write> Visit for Fields<'_, W> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.field(field, |w| write!(w, "{value:?}"));
     }
-}
-
-/// Decimal digits of `n`, without `fmt`'s padding machinery.
-fn write_u64(w: &mut impl fmt::Write, mut n: u64) -> fmt::Result {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    w.write_str(std::str::from_utf8(&buf[i..]).unwrap_or("?"))
 }
 
 thread_local! {
@@ -226,10 +211,6 @@ mod tests {
         assert_eq!(t(1_798_761_599, 999_999), "2026-12-31T23:59:59.999999Z");
         assert_eq!(t(1_798_761_600, 123_456), "2027-01-01T00:00:00.123456Z");
         assert_eq!(t(4_107_542_400, 0), "2100-03-01T00:00:00.000000Z");
-        let mut s = String::new();
-        write_u64(&mut s, u64::MAX).unwrap();
-        write_u64(&mut s, 0).unwrap();
-        assert_eq!(s, "184467440737095516150");
     }
 
     /// A writer the test reads back.
@@ -300,6 +281,18 @@ mod tests {
         assert_eq!(a[..16], b[..16], "{a} vs {b}");
         assert_eq!(&b[19..20], ".");
         assert!(b.ends_with('Z'));
+    }
+
+    #[test]
+    fn integers_at_their_extremes_read_as_the_default_writes_them() {
+        let (default, ours) = both(|| {
+            tracing::info!(target: "ropewalk::access", bytes = u64::MAX, us = 0u64, "request");
+        });
+        assert_eq!(default[27..], ours[27..]);
+        assert!(
+            ours.ends_with("bytes=18446744073709551615 us=0\n"),
+            "{ours:?}"
+        );
     }
 
     #[test]

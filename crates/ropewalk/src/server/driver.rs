@@ -386,9 +386,9 @@ impl Driver {
                 self.feed(&mut rbuf);
             }
             self.process_events();
-            // Handlers polled inline below answer through `inline`, but a
-            // few commands still take `cmd_rx` meanwhile (a panicking
-            // handler's reset); with our own waker registered there, each
+            // Handlers polled inline below answer through `inline`, but
+            // handler tasks on other workers still send over `cmd_rx`
+            // meanwhile; with our own waker registered there, each
             // would wake this running task again and make the scheduler rouse
             // an idle worker for nothing. Park a no-op waker in it for now
             // (taking what is already queued); the `select!` below registers
@@ -1382,40 +1382,25 @@ impl std::fmt::Display for Peer {
             Some(SocketAddr::V4(a)) if f.width().is_none() => {
                 let mut buf = [0u8; 21]; // 255.255.255.255:65535
                 let mut n = 0;
+                let mut digits = itoa::Buffer::new();
+                let mut put = |text: &str| {
+                    buf[n..n + text.len()].copy_from_slice(text.as_bytes());
+                    n += text.len();
+                };
                 for (i, octet) in a.ip().octets().into_iter().enumerate() {
                     if i > 0 {
-                        buf[n] = b'.';
-                        n += 1;
+                        put(".");
                     }
-                    n += put_decimal(&mut buf[n..], u32::from(octet));
+                    put(digits.format(octet));
                 }
-                buf[n] = b':';
-                n += 1;
-                n += put_decimal(&mut buf[n..], u32::from(a.port()));
+                put(":");
+                put(digits.format(a.port()));
                 f.write_str(std::str::from_utf8(&buf[..n]).unwrap_or_default())
             }
             Some(p) => p.fmt(f),
             None => Ok(()),
         }
     }
-}
-
-/// Writes `v` in decimal at the start of `buf` (room for 5 digits needed
-/// for a `u16`); returns the digits' count.
-fn put_decimal(buf: &mut [u8], v: u32) -> usize {
-    let mut digits = [0u8; 10];
-    let (mut v, mut i) = (v, digits.len());
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let len = digits.len() - i;
-    buf[..len].copy_from_slice(&digits[i..]);
-    len
 }
 
 #[cfg(test)]
