@@ -246,6 +246,15 @@ impl BlockBuilder {
         }
     }
 
+    /// Decodes into `headers` (emptied first) rather than into a new map:
+    /// a map allocated elsewhere (on the thread that will free it) is
+    /// filled instead of one allocated here.
+    pub fn with_map(mut self, mut headers: HeaderMap) -> BlockBuilder {
+        headers.clear();
+        self.headers = headers;
+        self
+    }
+
     /// The value buffer, for the next block's [`with_buffer`](BlockBuilder::with_buffer).
     /// After a block whose values outgrew the usual size an empty one, so
     /// that a connection does not keep a large buffer for the rest of its
@@ -598,15 +607,17 @@ fn check_out(name: &HeaderName, value: &HeaderValue) -> Result<(), Malformed> {
 
 /// Moves `headers`' fields into `out`, checked; a name repeated in the map
 /// comes once per value.
-fn push_regular(out: &mut Vec<OutField>, headers: HeaderMap) -> Result<(), Malformed> {
+/// The map is left empty, its allocation kept (see
+/// [`request_fields_keeping_map`]).
+fn push_regular(out: &mut Vec<OutField>, headers: &mut HeaderMap) -> Result<(), Malformed> {
     let mut last: Option<HeaderName> = None;
-    for (name, value) in headers {
+    for (name, value) in headers.drain() {
         let name = match name {
             Some(n) => {
                 last = Some(n.clone());
                 n
             }
-            // `HeaderMap::into_iter` gives a repeated name once.
+            // `HeaderMap::drain` gives a repeated name once.
             None => match &last {
                 Some(n) => n.clone(),
                 None => continue,
@@ -628,6 +639,15 @@ fn pseudo_static(name: &'static str, value: &'static [u8]) -> OutField {
 
 /// The fields of a request we send (pseudo-headers first, RFC 9113 §8.3).
 pub fn request_fields(head: RequestHead) -> Result<Vec<OutField>, Malformed> {
+    request_fields_keeping_map(head).map(|(fields, _)| fields)
+}
+
+/// As [`request_fields`], also giving back the request's header map,
+/// emptied but with its allocation, to decode the response into (see
+/// `Connection::send_request`).
+pub(crate) fn request_fields_keeping_map(
+    mut head: RequestHead,
+) -> Result<(Vec<OutField>, HeaderMap), Malformed> {
     let mut out = Vec::with_capacity(head.headers.len() + 5);
     // The common methods and schemes without copying them.
     let method: Option<&'static [u8]> = match head.method {
@@ -666,12 +686,12 @@ pub fn request_fields(head: RequestHead) -> Result<Vec<OutField>, Malformed> {
     if let Some(p) = &head.protocol {
         out.push(pseudo(":protocol", &p.0));
     }
-    push_regular(&mut out, head.headers)?;
-    Ok(out)
+    push_regular(&mut out, &mut head.headers)?;
+    Ok((out, head.headers))
 }
 
 /// The fields of a response we send.
-pub fn response_fields(head: ResponseHead) -> Result<Vec<OutField>, Malformed> {
+pub fn response_fields(mut head: ResponseHead) -> Result<Vec<OutField>, Malformed> {
     let mut out = Vec::with_capacity(head.headers.len() + 1);
     // The common statuses without copying them.
     let status: Option<&'static [u8]> = match head.status.as_u16() {
@@ -688,7 +708,7 @@ pub fn response_fields(head: ResponseHead) -> Result<Vec<OutField>, Malformed> {
         Some(v) => out.push(pseudo_static(":status", v)),
         None => out.push(pseudo(":status", head.status.as_str())),
     }
-    push_regular(&mut out, head.headers)?;
+    push_regular(&mut out, &mut head.headers)?;
     Ok(out)
 }
 
@@ -702,9 +722,9 @@ pub fn field_section_size(fields: &[OutField]) -> usize {
 }
 
 /// The fields of a trailer section we send.
-pub fn trailer_fields(trailers: HeaderMap) -> Result<Vec<OutField>, Malformed> {
+pub fn trailer_fields(mut trailers: HeaderMap) -> Result<Vec<OutField>, Malformed> {
     let mut out = Vec::with_capacity(trailers.len());
-    push_regular(&mut out, trailers)?;
+    push_regular(&mut out, &mut trailers)?;
     Ok(out)
 }
 

@@ -15,6 +15,11 @@ use crate::frame::{Frame, GoAway, Ping, Settings, StreamId};
 use crate::headers::{self, OutField, RequestHead, ResponseHead};
 use crate::priority::Priority;
 use crate::stream::State;
+
+/// The largest request header map (in fields) kept for its response.
+const RECYCLED_MAP_CAPACITY: usize = 32;
+/// At most this many request maps kept for responses.
+const RECYCLED_MAPS: usize = 256;
 use crate::stream::store::{ClosedCause, Stream};
 
 impl Connection {
@@ -68,9 +73,20 @@ impl Connection {
             .iter()
             .fold(Priority::default(), |p, v| p.merged(v.as_bytes()));
         let head_request = head.method == http::Method::HEAD;
-        let fields = headers::request_fields(head)?;
+        let (fields, map) = headers::request_fields_keeping_map(head)?;
         self.check_peer_header_list(&fields)?;
         let id = self.alloc_local_id()?;
+        // The request's map, emptied, takes a response's fields: a map
+        // the caller allocated is freed by the caller, with the response.
+        // (glibc frees memory allocated on another thread under that
+        // thread's arena lock, which a runtime's threads then contend for.)
+        // Bounded: one per stream, small maps only.
+        if map.capacity() != 0
+            && map.capacity() <= RECYCLED_MAP_CAPACITY
+            && self.recycled_maps.len() <= self.streams.len().min(RECYCLED_MAPS)
+        {
+            self.recycled_maps.push(map);
+        }
         let mut s = Stream::new(id, self.peer.initial_window, self.recv_initial);
         s.recv_window.set_target(self.stream_target);
         s.priority = priority;

@@ -179,6 +179,10 @@ pub struct Connection {
     decoder: Decoder,
     /// Decoded field values are copied here and shared (`BlockBuilder`).
     field_values: bytes::BytesMut,
+    /// (Client) the header maps of requests sent, emptied, which the
+    /// responses are decoded into (see `send_request`): at most one per
+    /// stream awaiting its response, none once no stream is left.
+    recycled_maps: Vec<http::HeaderMap>,
     encoder: Encoder,
     streams: Store,
     /// Our settings as acknowledged by the peer.
@@ -278,6 +282,7 @@ impl Connection {
             parser: Parser::new(),
             decoder,
             field_values: bytes::BytesMut::new(),
+            recycled_maps: Vec::new(),
             encoder: Encoder::new(),
             streams: Store::default(),
             local: Applied::rfc_defaults(),
@@ -495,6 +500,93 @@ mod tests {
         let mut buf = BytesMut::new();
         c.poll_transmit_all(now, &mut buf);
         assert!(buf.starts_with(crate::frame::PREFACE));
+    }
+
+    /// Moves what each side has to send into the other, a few times over.
+    fn exchange(c: &mut Connection, s: &mut Connection, now: Instant) {
+        for _ in 0..4 {
+            let mut buf = BytesMut::new();
+            c.poll_transmit_all(now, &mut buf);
+            s.recv(&mut buf, now);
+            let mut buf = BytesMut::new();
+            s.poll_transmit_all(now, &mut buf);
+            c.recv(&mut buf, now);
+        }
+    }
+
+    fn get(headers: http::HeaderMap) -> crate::headers::RequestHead {
+        let mut head = crate::headers::RequestHead::new(
+            http::Method::GET,
+            http::Uri::from_static("https://example.com/x"),
+        );
+        head.headers = headers;
+        head
+    }
+
+    fn requests(s: &mut Connection) -> Vec<StreamId> {
+        std::iter::from_fn(|| s.poll_event())
+            .filter_map(|e| match e {
+                Event::Request { stream, .. } => Some(stream),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_response_is_decoded_into_its_requests_header_map() {
+        let now = Instant::now();
+        let mut c = Connection::client(Config::default(), now);
+        let mut s = Connection::server(Config::default(), now);
+        let mut map = http::HeaderMap::with_capacity(20);
+        map.insert("accept", "*/*".parse().unwrap());
+        let room = map.capacity();
+        c.send_request(get(map), true).unwrap();
+        exchange(&mut c, &mut s, now);
+        let [id] = requests(&mut s)[..] else {
+            panic!("one request")
+        };
+        let mut head = crate::headers::ResponseHead::new(http::StatusCode::OK);
+        head.headers
+            .insert("content-type", "text/plain".parse().unwrap());
+        s.send_response(id, head, true).unwrap();
+        exchange(&mut c, &mut s, now);
+        let head = std::iter::from_fn(|| c.poll_event())
+            .find_map(|e| match e {
+                Event::Response { head, .. } => Some(head),
+                _ => None,
+            })
+            .expect("a response");
+        // The request's map (a map of its own would have room for 6).
+        assert_eq!(head.headers.capacity(), room);
+        assert_eq!(head.headers.len(), 1);
+        assert_eq!(head.headers["content-type"], "text/plain");
+        assert!(c.recycled_maps.is_empty());
+    }
+
+    #[test]
+    fn request_maps_kept_for_responses_are_bounded() {
+        let now = Instant::now();
+        let mut c = Connection::client(Config::default(), now);
+        let mut s = Connection::server(Config::default(), now);
+        // Large maps are not kept, nor maps without an allocation.
+        c.send_request(get(http::HeaderMap::with_capacity(100)), true)
+            .unwrap();
+        c.send_request(get(http::HeaderMap::new()), true).unwrap();
+        assert!(c.recycled_maps.is_empty());
+        // Small ones are, one per stream; reset streams leave none behind
+        // once no stream is left.
+        for _ in 0..3 {
+            c.send_request(get(http::HeaderMap::with_capacity(4)), true)
+                .unwrap();
+        }
+        assert_eq!(c.recycled_maps.len(), 3);
+        exchange(&mut c, &mut s, now);
+        for id in requests(&mut s) {
+            s.reset(id, crate::error::ErrorCode::RefusedStream).unwrap();
+        }
+        exchange(&mut c, &mut s, now);
+        assert_eq!(c.stream_count(), 0);
+        assert!(c.recycled_maps.is_empty());
     }
 
     #[test]

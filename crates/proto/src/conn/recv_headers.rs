@@ -117,6 +117,11 @@ impl Connection {
         let connect_protocol = self.role.is_server() && self.config.enable_connect_protocol;
         let values = std::mem::take(&mut self.field_values);
         let mut b = BlockBuilder::with_buffer(kind, connect_protocol, values);
+        if kind == BlockKind::Response {
+            if let Some(map) = self.recycled_maps.pop() {
+                b = b.with_map(map);
+            }
+        }
         let r = self
             .decoder
             .decode(block, |f| b.field(f.name, f.value, f.never_indexed));

@@ -135,6 +135,10 @@ impl Connection {
         }
         self.capacity_waiters.retain(|&b| b != s.id);
         self.queued_open.retain(|&b| b != s.id);
+        if self.streams.len() == 0 {
+            // Maps of requests that got no response (reset).
+            self.recycled_maps.clear();
+        }
         self.open_queued();
         self.check_drained();
     }

@@ -74,6 +74,9 @@ use crate::body::{BoxBody, BoxError, Incoming};
 const CHUNK: usize = 64 * 1024;
 /// Times a request the server did not process is sent again.
 const MAX_RETRIES: usize = 3;
+/// Room for a response's fields in the map made for it (see `send_on`):
+/// what `HeaderMap` allocates for its first field.
+const RESPONSE_FIELDS: usize = 6;
 
 /// Builds a [`Client`].
 ///
@@ -447,9 +450,18 @@ impl Client {
     async fn send_on(
         &self,
         conn: &ConnHandle,
-        head: RequestHead,
+        mut head: RequestHead,
         body: &mut ReqBody,
     ) -> Result<Response<Incoming>, Error> {
+        // The connection decodes the response's fields into the request's
+        // header map (emptied): allocated here, it is freed here too, with
+        // the response. A map the connection's task allocated and the
+        // caller's thread freed costs glibc a lock on the other thread's
+        // arena, one both threads then contend for. An empty request map
+        // gets the room a response's first field would take anyway.
+        if head.headers.capacity() == 0 {
+            head.headers = http::HeaderMap::with_capacity(RESPONSE_FIELDS);
+        }
         let push = self.inner.task.h2.enable_push;
         let (resp_tx, resp_rx) = oneshot::channel();
         let (push_tx, pushes) = if push {
@@ -468,13 +480,13 @@ impl Client {
             (Some(tx), Some(rx))
         };
         conn.tx
-            .send(Cmd::Request(Box::new(Open {
+            .send(Cmd::Request(Open {
                 head: Some(head),
                 end_stream,
                 opened: opened_tx,
                 response: Some(resp_tx),
                 pushes: push_tx,
-            })))
+            }))
             .map_err(|_| Error::GoingAway)?;
         let mut waiting = Waiting {
             rx: Some(resp_rx),
@@ -633,7 +645,7 @@ async fn send_body(
                 }
                 Err(frame) => {
                     if let Ok(t) = frame.into_trailers() {
-                        let _ = tx.send(Cmd::Trailers(id, Box::new(t)));
+                        let _ = tx.send(Cmd::Trailers(id, t));
                         return;
                     }
                 }
