@@ -200,6 +200,98 @@ async fn response_trailers_from_handler() {
     s.shutdown().await;
 }
 
+/// A body that gives `frames` and claims an exact size of `claims` octets
+/// (true or not).
+struct Claiming {
+    claims: u64,
+    frames: std::collections::VecDeque<http_body::Frame<Bytes>>,
+}
+
+impl http_body::Body for Claiming {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.frames.pop_front().map(Ok))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.claims)
+    }
+}
+
+/// Small bodies made in one piece go out with their head, without credit;
+/// bodies that only look like one (a size hint that lies, more frames,
+/// trailers) still arrive whole, with or without handler tasks.
+#[tokio::test]
+async fn bodies_that_look_small_arrive_whole() {
+    fn claiming(claims: u64, frames: Vec<http_body::Frame<Bytes>>) -> BoxService {
+        BoxService::from_fn(move |_req| {
+            let frames = frames.iter().map(|f| match f.data_ref() {
+                Some(d) => http_body::Frame::data(d.clone()),
+                None => http_body::Frame::trailers(f.trailers_ref().unwrap().clone()),
+            });
+            let body = Claiming {
+                claims,
+                frames: frames.collect(),
+            };
+            async move { Response::new(ropewalk::body::boxed(body)) }
+        })
+    }
+    let data = |b: &'static [u8]| http_body::Frame::data(Bytes::from_static(b));
+    let mut t = HeaderMap::new();
+    t.insert("grpc-status", HeaderValue::from_static("0"));
+    let big = pattern(100_000, 3);
+    for spawn_handlers in [false, true] {
+        let router = Router::new()
+            .route("/exact", claiming(5, vec![data(b"hello")]))
+            .route("/empty", claiming(0, vec![]))
+            .route(
+                "/lie",
+                claiming(4, vec![http_body::Frame::data(big.clone())]),
+            )
+            .route("/two", claiming(6, vec![data(b"abc"), data(b"def")]))
+            .route(
+                "/trailers",
+                claiming(
+                    5,
+                    vec![data(b"hello"), http_body::Frame::trailers(t.clone())],
+                ),
+            );
+        let opts = Options {
+            spawn_handlers,
+            ..Options::default()
+        };
+        let s = spawn(router, false, opts).await;
+        let mut c = s.client().await;
+        for _ in 0..2 {
+            let (p, b, _) = fetch(&mut c, get(&s.url("/exact"))).await;
+            assert_eq!((p.status, &b[..]), (StatusCode::OK, &b"hello"[..]));
+            assert!(p.headers.contains_key("date"));
+            let (p, b, _) = fetch(&mut c, get(&s.url("/empty"))).await;
+            assert_eq!((p.status, b.len()), (StatusCode::OK, 0));
+            assert!(p.headers.contains_key("date"));
+            let (_, b, _) = fetch(&mut c, get(&s.url("/lie"))).await;
+            assert_eq!(b, big);
+            let (_, b, _) = fetch(&mut c, get(&s.url("/two"))).await;
+            assert_eq!(&b[..], b"abcdef");
+            let (_, b, tr) = fetch(&mut c, get(&s.url("/trailers"))).await;
+            assert_eq!(&b[..], b"hello");
+            assert_eq!(tr.unwrap()["grpc-status"], "0");
+        }
+        assert_eq!(s.stats.response_buffered(), 0);
+        drop(c);
+        s.shutdown().await;
+    }
+}
+
 /// 100 concurrent streams on one connection, each with its own body.
 async fn concurrent_on(tls: bool) {
     let s = demo(tls).await;

@@ -34,10 +34,15 @@ pub(crate) fn now() -> HeaderValue {
 
 /// RFC 9110 §6.6.1: an origin server with a clock MUST send `Date` in 2xx,
 /// 3xx and 4xx responses (and MAY in 1xx and 5xx: we do in 5xx). A `Date`
-/// the handler set is kept.
-pub(crate) fn ensure(headers: &mut HeaderMap, status: StatusCode) {
+/// the handler set is kept. `date` gives the value (the caller may have it
+/// already: the server reads the clock once per batch of responses).
+pub(crate) fn ensure(
+    headers: &mut HeaderMap,
+    status: StatusCode,
+    date: impl FnOnce() -> HeaderValue,
+) {
     if !status.is_informational() && !headers.contains_key(DATE) {
-        headers.insert(DATE, now());
+        headers.insert(DATE, date());
     }
 }
 
@@ -48,7 +53,7 @@ mod tests {
     #[test]
     fn date_is_an_imf_fixdate_of_now_and_kept_when_set() {
         let mut h = HeaderMap::new();
-        ensure(&mut h, StatusCode::OK);
+        ensure(&mut h, StatusCode::OK, now);
         let v = h[DATE].to_str().unwrap();
         assert_eq!(v.len(), 29, "{v}");
         assert!(v.ends_with(" GMT"), "{v}");
@@ -61,11 +66,11 @@ mod tests {
             DATE,
             HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
         );
-        ensure(&mut h, StatusCode::NOT_FOUND);
+        ensure(&mut h, StatusCode::NOT_FOUND, now);
         assert_eq!(h[DATE], "Sun, 06 Nov 1994 08:49:37 GMT");
 
         let mut h = HeaderMap::new();
-        ensure(&mut h, StatusCode::EARLY_HINTS);
+        ensure(&mut h, StatusCode::EARLY_HINTS, now);
         assert!(h.get(DATE).is_none());
     }
 }

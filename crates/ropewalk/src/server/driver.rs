@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::uri::{Authority, Scheme};
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
 use ropewalk_proto::conn::{
@@ -51,6 +51,11 @@ const BUDGET_RETRY: Duration = Duration::from_millis(20);
 const H1_BODY_BUDGET: usize = 256 * 1024;
 /// Largest piece a handler hands over at once.
 const CHUNK: usize = 64 * 1024;
+/// A response body of at most this many octets, made in one piece (its
+/// exact size known), goes to the connection with its head, without
+/// credit: its octets exist either way, in the handler or queued here, and
+/// no more than a stream's first grant (see `respond`).
+const WHOLE_BODY: usize = FIRST_GRANT;
 
 /// What handler tasks ask of the connection task.
 #[derive(Debug)]
@@ -64,6 +69,9 @@ pub(crate) enum Cmd {
     Panicked(StreamId),
     Release(StreamId, usize),
     Done(StreamId),
+    /// A whole response, head and body (which may be empty), from a
+    /// handler that is done with it: `Response`, `Data` and `Done` in one.
+    Whole(StreamId, ResponseHead, Bytes),
     /// Boxed: rare, and large; a channel allocates room for 32 commands
     /// at a time, per connection.
     Push(
@@ -243,6 +251,8 @@ pub(crate) struct Driver {
     /// Response octets this connection holds (the sum of its streams'
     /// `granted`), also counted in the server-wide budget.
     budget: Budget,
+    /// The `Date` of responses sent in this turn of the loop.
+    date: Option<HeaderValue>,
 }
 
 /// A connection's share of the server-wide response budget
@@ -335,6 +345,7 @@ impl Driver {
                 held: 0,
                 starved: false,
             },
+            date: None,
         }
     }
 
@@ -380,6 +391,7 @@ impl Driver {
         let timer = tokio::time::sleep_until(started.into());
         tokio::pin!(timer);
         loop {
+            self.date = None;
             // Reading paused with whole frames left in the buffer (too many
             // ACKs owed): go on once the core wants to read again.
             if !rbuf.is_empty() && self.conn.wants_read() && !self.conn.is_closed() {
@@ -785,7 +797,9 @@ impl Driver {
         let total_cap = self.opts.max_buffered_total.max(CHUNK);
         self.budget.starved = false;
         for ctx in self.streams.values_mut() {
-            if ctx.handler_done || ctx.credit.is_closed() {
+            // A handler not started yet gets its first credit when it
+            // wants some (`start_handlers`): most answer without.
+            if ctx.handler_done || ctx.credit.is_closed() || ctx.start.is_some() {
                 continue;
             }
             // Ramped up: FIRST_GRANT, then a doubling step each time the
@@ -811,6 +825,27 @@ impl Driver {
         }
     }
 
+    /// A started handler's first credit, if it has none yet and the
+    /// budgets allow; whether it got some.
+    fn grant_first(&mut self, id: StreamId) -> bool {
+        let conn_cap = self.opts.max_buffered_per_connection.max(CHUNK);
+        let total_cap = self.opts.max_buffered_total.max(CHUNK);
+        let Some(ctx) = self.streams.get_mut(&id) else {
+            return false;
+        };
+        if ctx.granted > 0 || ctx.handler_done || ctx.credit.is_closed() {
+            return false;
+        }
+        let got = self.budget.take(ctx.step, conn_cap, total_cap);
+        if got == 0 {
+            return false;
+        }
+        ctx.granted += got;
+        ctx.credit.add_permits(got);
+        ctx.step = (ctx.step * 2).min(STREAM_BUDGET);
+        true
+    }
+
     /// Starts the handlers of requests that are still wanted.
     fn start_handlers(&mut self) {
         if self.to_start.is_empty() {
@@ -829,23 +864,36 @@ impl Driver {
                 // neighbours'. One that waits moves to its own task,
                 // whose first poll registers its wakers.
                 let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                // Unconstrained: a hundred handlers polled in one go must
-                // not run this task's coop budget dry (they would all
-                // come back Pending and be spawned). What the handler
-                // sends meanwhile lands in `inline_cmds`, handled at once.
-                let polled = inline::collect(self.sink.conn(), &mut self.inline_cmds, || {
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        std::pin::pin!(tokio::task::unconstrained(task.as_mut())).poll(&mut cx)
-                    }))
-                });
-                self.run_inline_cmds();
-                match polled {
-                    Ok(std::task::Poll::Ready(())) => continue,
-                    Ok(std::task::Poll::Pending) => {}
-                    // The handler's guard counted the panic and, dropped
-                    // with the future, resets the stream.
-                    Err(_) => continue,
+                let mut granted = false;
+                let pending = loop {
+                    // Unconstrained: a hundred handlers polled in one go must
+                    // not run this task's coop budget dry (they would all
+                    // come back Pending and be spawned). What the handler
+                    // sends meanwhile lands in `inline_cmds`, handled at once.
+                    let polled = inline::collect(self.sink.conn(), &mut self.inline_cmds, || {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            std::pin::pin!(tokio::task::unconstrained(task.as_mut())).poll(&mut cx)
+                        }))
+                    });
+                    self.run_inline_cmds();
+                    match polled {
+                        Ok(std::task::Poll::Ready(())) => break false,
+                        // Most likely waiting for credit (a body of more
+                        // than `WHOLE_BODY`): once more with its first.
+                        Ok(std::task::Poll::Pending) if !granted && self.grant_first(id) => {
+                            granted = true;
+                        }
+                        Ok(std::task::Poll::Pending) => break true,
+                        // The handler's guard counted the panic and, dropped
+                        // with the future, resets the stream.
+                        Err(_) => break false,
+                    }
+                };
+                if !pending {
+                    continue;
                 }
+            } else {
+                self.grant_first(id);
             }
             // Its first poll's commands may have ended the stream.
             let Some(ctx) = self.streams.get_mut(&id) else {
@@ -1080,15 +1128,14 @@ impl Driver {
                 }
             }
             Cmd::Response(id, head, end) => {
-                if let Err(e) = self.conn.send_response(id, head, end) {
-                    debug!(stream = id.get(), error = %e, "response not sent");
-                    if let Some(ctx) = self.streams.get(&id) {
-                        ctx.credit.close();
-                    }
-                    if !matches!(e, UserError::UnknownStream(_)) {
-                        let _ = self.conn.reset(id, ErrorCode::InternalError);
-                    }
+                self.send_response(id, head, end);
+            }
+            Cmd::Whole(id, head, body) => {
+                let end = body.is_empty();
+                if self.send_response(id, head, end) && !end {
+                    self.queue(id, Pending::Data(body, true));
                 }
+                self.on_cmd(Cmd::Done(id));
             }
             Cmd::Data(id, data, end) => self.queue(id, Pending::Data(data, end)),
             Cmd::Trailers(id, t) => self.queue(id, Pending::Trailers(t)),
@@ -1145,6 +1192,29 @@ impl Driver {
         }
     }
 
+    /// Sends a response head (with a `Date`, RFC 9110 §6.6.1); false if
+    /// it could not be (the stream is then reset or gone).
+    fn send_response(&mut self, id: StreamId, mut head: ResponseHead, end: bool) -> bool {
+        // The clock is read once per turn of the loop, not per response.
+        let date = &mut self.date;
+        super::date::ensure(&mut head.headers, head.status, || {
+            date.get_or_insert_with(super::date::now).clone()
+        });
+        match self.conn.send_response(id, head, end) {
+            Ok(()) => true,
+            Err(e) => {
+                debug!(stream = id.get(), error = %e, "response not sent");
+                if let Some(ctx) = self.streams.get(&id) {
+                    ctx.credit.close();
+                }
+                if !matches!(e, UserError::UnknownStream(_)) {
+                    let _ = self.conn.reset(id, ErrorCode::InternalError);
+                }
+                false
+            }
+        }
+    }
+
     /// Hands a handler's data or trailers to the core at once, unless some
     /// of the stream's are already waiting (then behind them); what the
     /// core cannot take yet waits in `pending` for `flush_pending`.
@@ -1190,10 +1260,25 @@ struct Guard {
     id: StreamId,
     cmds: CmdSink,
     armed: bool,
+    /// `Done` went already (with `Cmd::Whole`).
+    done: bool,
+}
+
+impl Guard {
+    /// Sends `last` (a command that also says the handler is done) and
+    /// disarms.
+    fn finish(&mut self, last: Cmd) {
+        let _ = self.cmds.send(last);
+        self.armed = false;
+        self.done = true;
+    }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        if self.done {
+            return;
+        }
         if self.armed {
             let cmd = if std::thread::panicking() {
                 warn!(stream = self.id.get(), "handler panicked; stream reset");
@@ -1225,6 +1310,7 @@ fn handle(
         id,
         cmds,
         armed: true,
+        done: false,
     };
     let method = req.method().clone();
     // The access log's clock and path only when its line will be written
@@ -1261,98 +1347,140 @@ async fn respond(
             return;
         }
     };
-    let cmds = &guard.cmds;
-    let (mut parts, body) = resp.into_parts();
+    let (parts, body) = resp.into_parts();
     let status = parts.status;
-    super::date::ensure(&mut parts.headers, status);
     let head = ResponseHead::from_parts(parts);
     let mut sent: u64 = 0;
     let no_body = method == http::Method::HEAD
         || status == http::StatusCode::NO_CONTENT
         || status == http::StatusCode::NOT_MODIFIED;
-    let mut ok = true;
-    if no_body || body.is_end_stream() {
-        let _ = cmds.send(Cmd::Response(id, head, true));
-    } else {
-        let _ = cmds.send(Cmd::Response(id, head, false));
-        let mut body = std::pin::pin!(body);
-        // One octet of credit is held before the next frame is pulled from
-        // the body: a stream whose peer does not read makes its body wait
-        // instead of holding a generated chunk each (CVE-2019-9517).
-        let mut reserved = None;
-        ok = 'body: loop {
-            if reserved.is_none() {
-                match credit.acquire().await {
-                    Ok(p) => reserved = Some(p),
-                    // The stream is gone.
-                    Err(_) => break 'body false,
+    let mut body = std::pin::pin!(body);
+    // A body already made in one small piece (most answers) goes with its
+    // head, in one command, without credit (see `WHOLE_BODY`). Otherwise
+    // the first frame pulled here leads the loop below.
+    let mut first = None;
+    let whole = if no_body || body.is_end_stream() {
+        Some(Bytes::new())
+    } else if body
+        .size_hint()
+        .exact()
+        .is_some_and(|n| n <= WHOLE_BODY as u64)
+    {
+        match body.frame().await {
+            None => Some(Bytes::new()),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if data.len() <= WHOLE_BODY && body.is_end_stream() => Some(data),
+                Ok(data) => {
+                    first = Some(Ok(http_body::Frame::data(data)));
+                    None
                 }
+                Err(frame) => {
+                    first = Some(Ok(frame));
+                    None
+                }
+            },
+            Some(Err(e)) => {
+                first = Some(Err(e));
+                None
             }
-            match body.frame().await {
-                None => {
-                    let _ = cmds.send(Cmd::Data(id, Bytes::new(), true));
-                    break true;
-                }
-                Some(Err(e)) => {
-                    warn!(stream = id.get(), error = %e, "response body failed; stream reset");
-                    let _ = cmds.send(Cmd::Reset(id, ErrorCode::InternalError));
-                    break false;
-                }
-                Some(Ok(frame)) => match frame.into_data() {
-                    Ok(mut data) => {
-                        let last = body.is_end_stream();
-                        sent += data.len() as u64;
-                        loop {
-                            // Whatever credit there is (at least one octet, at
-                            // most a CHUNK): waiting for a whole CHUNK could
-                            // wait forever once the connection's budget is
-                            // held by other streams' partial credit.
-                            if !data.is_empty() {
-                                let first = match reserved.take() {
-                                    Some(p) => p,
-                                    None => match credit.acquire().await {
-                                        Ok(p) => p,
-                                        Err(_) => break 'body false,
-                                    },
-                                };
-                                first.forget();
+        }
+    } else {
+        None
+    };
+    let ok = match whole {
+        Some(data) => {
+            sent = data.len() as u64;
+            guard.finish(Cmd::Whole(id, head, data));
+            true
+        }
+        None => {
+            let cmds = &guard.cmds;
+            let _ = cmds.send(Cmd::Response(id, head, false));
+            // One octet of credit is held before the next frame is pulled
+            // from the body: a stream whose peer does not read makes its
+            // body wait instead of holding a generated chunk each
+            // (CVE-2019-9517).
+            let mut reserved = None;
+            'body: loop {
+                let pulled = match first.take() {
+                    Some(frame) => Some(frame),
+                    None => {
+                        if reserved.is_none() {
+                            match credit.acquire().await {
+                                Ok(p) => reserved = Some(p),
+                                // The stream is gone.
+                                Err(_) => break 'body false,
                             }
-                            let want = data.len().min(CHUNK);
-                            let mut n = want.min(1);
-                            let more = credit.available_permits().min(want.saturating_sub(1));
-                            if more > 0 {
-                                if let Ok(p) =
-                                    credit.try_acquire_many(u32::try_from(more).unwrap_or(0))
-                                {
-                                    n += p.num_permits();
-                                    p.forget();
+                        }
+                        body.frame().await
+                    }
+                };
+                match pulled {
+                    None => {
+                        let _ = cmds.send(Cmd::Data(id, Bytes::new(), true));
+                        break true;
+                    }
+                    Some(Err(e)) => {
+                        warn!(stream = id.get(), error = %e, "response body failed; stream reset");
+                        let _ = cmds.send(Cmd::Reset(id, ErrorCode::InternalError));
+                        break false;
+                    }
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(mut data) => {
+                            let last = body.is_end_stream();
+                            sent += data.len() as u64;
+                            loop {
+                                // Whatever credit there is (at least one octet, at
+                                // most a CHUNK): waiting for a whole CHUNK could
+                                // wait forever once the connection's budget is
+                                // held by other streams' partial credit.
+                                if !data.is_empty() {
+                                    let first = match reserved.take() {
+                                        Some(p) => p,
+                                        None => match credit.acquire().await {
+                                            Ok(p) => p,
+                                            Err(_) => break 'body false,
+                                        },
+                                    };
+                                    first.forget();
+                                }
+                                let want = data.len().min(CHUNK);
+                                let mut n = want.min(1);
+                                let more = credit.available_permits().min(want.saturating_sub(1));
+                                if more > 0 {
+                                    if let Ok(p) =
+                                        credit.try_acquire_many(u32::try_from(more).unwrap_or(0))
+                                    {
+                                        n += p.num_permits();
+                                        p.forget();
+                                    }
+                                }
+                                let piece = if data.len() > n {
+                                    data.split_to(n)
+                                } else {
+                                    std::mem::take(&mut data)
+                                };
+                                let end = last && data.is_empty();
+                                let _ = cmds.send(Cmd::Data(id, piece, end));
+                                if data.is_empty() {
+                                    break;
                                 }
                             }
-                            let piece = if data.len() > n {
-                                data.split_to(n)
-                            } else {
-                                std::mem::take(&mut data)
-                            };
-                            let end = last && data.is_empty();
-                            let _ = cmds.send(Cmd::Data(id, piece, end));
-                            if data.is_empty() {
-                                break;
+                            if last {
+                                break true;
                             }
                         }
-                        if last {
-                            break true;
+                        Err(frame) => {
+                            if let Ok(t) = frame.into_trailers() {
+                                let _ = cmds.send(Cmd::Trailers(id, t));
+                                break true;
+                            }
                         }
-                    }
-                    Err(frame) => {
-                        if let Ok(t) = frame.into_trailers() {
-                            let _ = cmds.send(Cmd::Trailers(id, t));
-                            break true;
-                        }
-                    }
-                },
+                    },
+                }
             }
-        };
-    }
+        }
+    };
     guard.armed = false;
     drop(guard);
     if let Some(started) = started {

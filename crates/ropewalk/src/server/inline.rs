@@ -28,6 +28,10 @@ pub(crate) fn next_conn_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// The connection a command was for is gone.
+#[derive(Debug)]
+pub(crate) struct Gone;
+
 /// Where a connection's handlers send their commands.
 #[derive(Clone, Debug)]
 pub(crate) struct CmdSink {
@@ -42,8 +46,8 @@ impl CmdSink {
 
     /// Sends `cmd` to the driver: into its buffer when the driver is
     /// polling this connection's handler on this thread, else through the
-    /// channel. `Err` gives it back when the connection is gone.
-    pub(crate) fn send(&self, cmd: Cmd) -> Result<(), Cmd> {
+    /// channel. `Err` when the connection is gone.
+    pub(crate) fn send(&self, cmd: Cmd) -> Result<(), Gone> {
         let mut cmd = Some(cmd);
         // `try_with`: a sink used while the thread is exiting takes the channel.
         let _ = POLLING.try_with(|slot| {
@@ -57,7 +61,7 @@ impl CmdSink {
         });
         match cmd {
             None => Ok(()),
-            Some(cmd) => self.tx.send(cmd).map_err(|e| e.0),
+            Some(cmd) => self.tx.send(cmd).map_err(|_| Gone),
         }
     }
 
@@ -147,6 +151,6 @@ mod tests {
         assert!(r.is_err());
         assert_eq!(ids(&buf), [1]);
         drop(rx);
-        assert!(matches!(sink.send(Cmd::Done(id(3))), Err(Cmd::Done(_))));
+        assert!(sink.send(Cmd::Done(id(3))).is_err());
     }
 }
