@@ -538,7 +538,9 @@ def client_bench(env: Env, args, scale: float, timeout: float) -> list[dict]:
     """ropewalk's client vs hyper's client vs h2load as a client, against nghttpd (h2c /hello)."""
     n = max(int(100_000 * scale), 100)
     results = []
-    clients = ["h2load", "hyper-client", "ropewalk-client"]
+    # ropewalk-client sends on one `Client::connection`, as hyper-client does on one
+    # `SendRequest`; ropewalk-client-pool goes through the client's pool per request.
+    clients = ["h2load", "hyper-client", "ropewalk-client", "ropewalk-client-pool"]
     for run_no in range(1, args.runs + 1):
         order = clients[run_no - 1:] + clients[:run_no - 1]
         for cl in order:
@@ -561,6 +563,8 @@ def client_bench(env: Env, args, scale: float, timeout: float) -> list[dict]:
                     # arguments and output line as hyper-client.
                     cmd = args.ropewalk_client_cmd or (str(env.bins["ropewalk-client"]) + " -n {n} -m {m} {url}")
                     argv = cmd.format(n=n, m=100, url=url).split()
+                    if cl == "ropewalk-client-pool":
+                        argv.append("--pool")
                     if not Path(argv[0]).exists():
                         row["error"] = f"ropewalk-client: not available (no binary at {argv[0]})"
                         results.append(row)
@@ -600,16 +604,21 @@ def client_bench(env: Env, args, scale: float, timeout: float) -> list[dict]:
 def client_summary(rows: list[dict]) -> str:
     out = ["client (vs nghttpd, h2c /hello, 1 connection x 100 streams)   req/s   client cpu s/100k   rw/x   flags"]
     meds = {}
-    for cl in ["h2load", "hyper-client", "ropewalk-client"]:
+    for cl in ["h2load", "hyper-client", "ropewalk-client", "ropewalk-client-pool"]:
         mine = [r for r in rows if r["client"] == cl]
+        if not mine:
+            continue
         good = [r for r in mine if r["ok"]]
         meds[cl] = (median([r["req_per_s"] for r in good]), median([r["client_cpu_s_per_100k"] for r in good]))
-    rw = meds["ropewalk-client"][0]
+    rw = meds.get("ropewalk-client", (None, None))[0]
     for cl, (rps, cpu) in meds.items():
         mine = [r for r in rows if r["client"] == cl]
         errs = sorted({r["error"] for r in mine if not r["ok"]})
         ratio = f"{rw / rps:.2f}x" if rw and rps and cl != "ropewalk-client" else "-"
-        out.append(f"  {cl:<16} {fmt(rps):>12} {fmt(cpu, '.2f'):>10}   {ratio:>6}   {' | '.join(errs)[:200]}")
+        out.append(f"  {cl:<20} {fmt(rps):>12} {fmt(cpu, '.2f'):>10}   {ratio:>6}   {' | '.join(errs)[:200]}")
+    pool, hyper = meds.get("ropewalk-client-pool", (None,))[0], meds.get("hyper-client", (None,))[0]
+    if pool and hyper:
+        out.append(f"  (ropewalk-client-pool / hyper-client: {pool / hyper:.2f}x)")
     return "\n".join(out)
 
 

@@ -8,8 +8,13 @@
 //! ```
 //!
 //! ```text
-//! ropewalk-client [-n N] [-m M] [--workers W] http://127.0.0.1:PORT/PATH
+//! ropewalk-client [-n N] [-m M] [--workers W] [--pool] http://127.0.0.1:PORT/PATH
 //! ```
+//!
+//! By default the requests go to one [`Client::connection`], as
+//! hyper-client's go to one `SendRequest`: like for like. `--pool` sends
+//! them through [`Client::request`] instead, which picks the connection
+//! from the client's pool per request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -19,13 +24,16 @@ use http_body_util::BodyExt;
 use ropewalk::client::Client;
 
 fn usage() -> ! {
-    eprintln!("usage: ropewalk-client [-n N] [-m M] [--workers W] http(s)://HOST:PORT/PATH");
+    eprintln!(
+        "usage: ropewalk-client [-n N] [-m M] [--workers W] [--pool] http(s)://HOST:PORT/PATH"
+    );
     std::process::exit(2)
 }
 
 fn main() {
     let (mut n, mut m, mut workers, mut url) =
         (100_000usize, 100usize, None::<usize>, None::<String>);
+    let mut pool = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut num = || {
@@ -37,6 +45,7 @@ fn main() {
             "-n" => n = num(),
             "-m" => m = num().max(1),
             "--workers" => workers = Some(num().max(1)),
+            "--pool" => pool = true,
             "-h" | "--help" => usage(),
             _ if url.is_none() && (a.starts_with("http://") || a.starts_with("https://")) => {
                 url = Some(a)
@@ -51,11 +60,11 @@ fn main() {
         rt.worker_threads(w);
     }
     let rt = rt.build().expect("tokio runtime");
-    let code = rt.block_on(run(url, n, m));
+    let code = rt.block_on(run(url, n, m, pool));
     std::process::exit(code);
 }
 
-async fn run(url: String, n: usize, m: usize) -> i32 {
+async fn run(url: String, n: usize, m: usize, pool: bool) -> i32 {
     let client = match Client::builder().build() {
         Ok(c) => c,
         Err(e) => {
@@ -64,10 +73,21 @@ async fn run(url: String, n: usize, m: usize) -> i32 {
         }
     };
     // Open the connection first, as the other clients do before timing.
-    if let Err(e) = client.get(&url).await {
-        eprintln!("ropewalk-client: {url}: {e}");
-        return 1;
-    }
+    let conn = if pool {
+        if let Err(e) = client.get(&url).await {
+            eprintln!("ropewalk-client: {url}: {e}");
+            return 1;
+        }
+        None
+    } else {
+        match client.connection(&url).await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("ropewalk-client: {url}: {e}");
+                return 1;
+            }
+        }
+    };
     // Parsed once, as hyper-client does; each request clones it.
     let uri: http::Uri = match url.parse() {
         Ok(u) => u,
@@ -83,14 +103,18 @@ async fn run(url: String, n: usize, m: usize) -> i32 {
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(m);
     for _ in 0..m.min(n) {
-        let (client, uri) = (client.clone(), uri.clone());
+        let (client, conn, uri) = (client.clone(), conn.clone(), uri.clone());
         let (next, ok, failed, bytes) = (next.clone(), ok.clone(), failed.clone(), bytes.clone());
         tasks.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < n {
                 let req = http::Request::get(uri.clone())
                     .body(http_body_util::Empty::<bytes::Bytes>::new())
                     .expect("valid request");
-                match client.request(req).await {
+                let resp = match &conn {
+                    Some(conn) => conn.request(req).await,
+                    None => client.request(req).await,
+                };
+                match resp {
                     Ok(resp) => {
                         let good = resp.status().is_success();
                         match resp.into_body().collect().await {

@@ -133,6 +133,89 @@ async fn two_hundred_concurrent_requests_share_one_connection() {
     server.shutdown().await;
 }
 
+/// A connection of one's own: requests go to it directly (relative URIs
+/// take its origin), concurrently from its clones; the pool does not use it,
+/// and it closes once its last clone is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_of_ones_own_takes_many_requests() {
+    let server = spawn(demo(), false, Options::default()).await;
+    let client = Client::builder().idle_timeout(None).build().unwrap();
+    let conn = client.connection(&server.url("/ignored")).await.unwrap();
+    assert_eq!(client.connections_opened(), 1);
+    let mut tasks = Vec::new();
+    for i in 0..150u32 {
+        let conn = conn.clone();
+        // Relative and absolute URIs alike.
+        let uri = if i % 2 == 0 {
+            format!("/echo?i={i}")
+        } else {
+            server.url(&format!("/echo?i={i}"))
+        };
+        tasks.push(tokio::spawn(async move {
+            let body = pattern(100 + i as usize, i as u8);
+            let req = Request::post(uri).body(Full::new(body.clone())).unwrap();
+            let resp = conn.request(req).await.unwrap();
+            assert_eq!(
+                resp.headers()["x-echo-path"],
+                format!("/echo?i={i}").as_str()
+            );
+            let got = client::collect(resp).await.unwrap();
+            assert!(got.body == body, "request {i}");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(server.stats.streams_total(), 150);
+    assert_eq!(server.stats.connections_total(), 1);
+    // The pool opens its own.
+    client::collect(client.get(&server.url("/hello")).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(client.connections_opened(), 2);
+    assert_eq!(server.stats.connections_total(), 2);
+    // The last clone gone, the connection says goodbye and ends; the
+    // pool's stays (no idle timeout).
+    assert!(!conn.is_closed());
+    drop(conn);
+    let mut waited = 0;
+    while server.stats.connections_active() > 1 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(
+            waited < 150,
+            "connection still open after its last clone was dropped"
+        );
+    }
+    assert_eq!(server.stats.goaways_received(), 1);
+    assert!(client.connection("ftp://example.com/").await.is_err());
+    server.shutdown().await;
+}
+
+/// After the server's GOAWAY a connection of one's own says it is closed,
+/// and a request on it fails instead of going elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_of_ones_own_is_not_replaced() {
+    let server = spawn(demo(), false, Options::default()).await;
+    let client = h2c_client();
+    let conn = client.connection(&server.url("/")).await.unwrap();
+    let req = || {
+        Request::get("/hello")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    assert_eq!(conn.request(req()).await.unwrap().status(), 200);
+    server.shutdown().await;
+    let mut waited = 0;
+    while !conn.is_closed() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 150, "GOAWAY not seen");
+    }
+    assert!(conn.request(req()).await.is_err());
+    assert_eq!(client.connections_opened(), 1);
+}
+
 /// A client whose connection window is the smallest there is (65,535
 /// octets, no growth).
 fn small_window_client() -> Client {

@@ -375,17 +375,7 @@ impl Client {
         B::Error: Into<BoxError>,
     {
         let (parts, body) = request.into_parts();
-        // Empty bodies end the stream with the HEADERS frame; bodies held
-        // in memory can be sent again if the request must be retried.
-        let body = if body.is_end_stream() {
-            ReqBody::Empty
-        } else {
-            ReqBody::Stream(Some(
-                body.map_frame(|f| f.map_data(|mut d| d.copy_to_bytes(d.remaining())))
-                    .map_err(Into::into)
-                    .boxed_unsync(),
-            ))
-        };
+        let body = ReqBody::of(body);
         let slot = self.slot(&parts.uri)?;
         let head = RequestHead::from_parts(parts);
         if head.scheme.is_none() {
@@ -402,31 +392,92 @@ impl Client {
             .slot(uri.scheme(), uri.authority(), || Origin::of(uri))
     }
 
-    async fn send(
-        &self,
-        mut head: RequestHead,
-        mut body: ReqBody,
-        slot: Arc<Slot>,
-    ) -> Result<Response<Incoming>, Error> {
+    /// Opens a connection to `url`'s origin (its path is ignored) for the
+    /// caller alone: neither taken from the client's pool nor given to it.
+    /// Requests sent with [`Connection::request`] go straight to it, with
+    /// none of the pool's bookkeeping, as with hyper's and h2's
+    /// `SendRequest`; clones share it, and it closes once the last clone is
+    /// dropped and its streams are done. The client's settings apply (TLS,
+    /// timeouts, decompression, push).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), ropewalk::client::Error> {
+    /// use ropewalk::client::Client;
+    ///
+    /// let client = Client::new()?;
+    /// let conn = client.connection("http://127.0.0.1:8080/").await?;
+    /// let mut tasks = Vec::new();
+    /// for _ in 0..10 {
+    ///     let conn = conn.clone();
+    ///     tasks.push(tokio::spawn(async move {
+    ///         // A relative URI: the connection's scheme and authority.
+    ///         let req = http::Request::get("/hello").body(http_body_util::Empty::<bytes::Bytes>::new());
+    ///         conn.request(req.unwrap()).await.map(|r| r.status())
+    ///     }));
+    /// }
+    /// for t in tasks {
+    ///     assert_eq!(t.await.unwrap()?, 200);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn connection(&self, url: &str) -> Result<Connection, Error> {
+        let uri = parse_url(url)?;
+        let origin = Origin::of(&uri)?;
+        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
+            return Err(Error::InvalidUrl(format!("{url}: not an absolute URL")));
+        };
+        let (scheme, authority) = (scheme.clone(), authority.clone());
+        let conn = connect::connect(
+            &origin,
+            Some(&self.inner.tls),
+            self.inner.connect_timeout,
+            self.inner.task.clone(),
+            self.inner.upgrade,
+        )
+        .await?;
+        self.inner.pool.opened.fetch_add(1, Ordering::Relaxed);
+        Ok(Connection {
+            client: self.clone(),
+            conn,
+            scheme,
+            authority,
+        })
+    }
+
+    /// `Accept-Encoding` when decompressing, unless the caller set one.
+    fn accept_encoding(&self, head: &mut RequestHead) {
         if self.inner.decompress && !head.headers.contains_key(ACCEPT_ENCODING) {
             head.headers.insert(
                 ACCEPT_ENCODING,
                 HeaderValue::from_static(decode::ACCEPT_ENCODING),
             );
         }
+    }
+
+    async fn send(
+        &self,
+        mut head: RequestHead,
+        mut body: ReqBody,
+        slot: Arc<Slot>,
+    ) -> Result<Response<Incoming>, Error> {
+        self.accept_encoding(&mut head);
         let mut attempt = 0;
         loop {
             let conn = self
                 .inner
                 .pool
                 .checkout(&slot, self.inner.max_per_origin, || {
-                    connect::connect(
+                    // Boxed: connecting (TCP, TLS handshake, h2c upgrade)
+                    // is a future of several KiB that most requests never
+                    // poll, and it would make every request's future that
+                    // large, copied as it is made and moved.
+                    Box::pin(connect::connect(
                         &slot.origin,
                         Some(&self.inner.tls),
                         self.inner.connect_timeout,
                         self.inner.task.clone(),
                         self.inner.upgrade,
-                    )
+                    ))
                 })
                 .await?;
             let res = self.send_on(&conn, head.clone(), &mut body).await;
@@ -437,11 +488,7 @@ impl Client {
                     tracing::debug!(error = %e, "request not processed; retrying");
                     attempt += 1;
                 }
-                Err(Error::GoingAway) => {
-                    return Err(Error::Closed(
-                        "the connection closed before the request could be sent".into(),
-                    ));
-                }
+                Err(Error::GoingAway) => return Err(not_sent()),
                 other => return other.map(|r| self.finish_response(r)),
             }
         }
@@ -554,7 +601,76 @@ impl Client {
     }
 }
 
+/// The error of a request its connection closed before sending.
+fn not_sent() -> Error {
+    Error::Closed("the connection closed before the request could be sent".into())
+}
+
+/// One connection of a [`Client`], opened by [`Client::connection`], that
+/// requests go to directly. Cloning is cheap and shares the connection.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    client: Client,
+    conn: ConnHandle,
+    /// What a relative request URI takes.
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+}
+
+impl Connection {
+    /// Sends `request` on this connection. A relative URI (`/path?q`)
+    /// takes the connection's scheme and authority. Unlike
+    /// [`Client::request`], a request the server did not process is not
+    /// sent again elsewhere: its error says so ([`Error::is_retryable`]).
+    pub async fn request<B>(&self, request: Request<B>) -> Result<Response<Incoming>, Error>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        let mut body = ReqBody::of(body);
+        let mut head = RequestHead::from_parts(parts);
+        // A plain CONNECT has no `:scheme` (RFC 9113 §8.5); an extended
+        // one does (RFC 8441 §4).
+        if head.method != Method::CONNECT || head.protocol.is_some() {
+            head.scheme.get_or_insert_with(|| self.scheme.clone());
+        }
+        head.authority.get_or_insert_with(|| self.authority.clone());
+        self.client.accept_encoding(&mut head);
+        match self.client.send_on(&self.conn, head, &mut body).await {
+            Err(Error::GoingAway) => Err(not_sent()),
+            other => other.map(|r| self.client.finish_response(r)),
+        }
+    }
+
+    /// Whether the connection takes no more requests (it received or sent
+    /// GOAWAY, or closed).
+    pub fn is_closed(&self) -> bool {
+        !self.conn.usable()
+    }
+}
+
 impl ReqBody {
+    /// Empty bodies end the stream with the HEADERS frame; bodies held in
+    /// memory can be sent again if the request must be retried.
+    fn of<B>(body: B) -> ReqBody
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        if body.is_end_stream() {
+            ReqBody::Empty
+        } else {
+            ReqBody::Stream(Some(
+                body.map_frame(|f| f.map_data(|mut d| d.copy_to_bytes(d.remaining())))
+                    .map_err(Into::into)
+                    .boxed_unsync(),
+            ))
+        }
+    }
+
     fn replayable(&self) -> bool {
         match self {
             ReqBody::Empty | ReqBody::Full(_) => true,

@@ -56,7 +56,7 @@ pub(crate) struct ConnHandle {
 }
 
 impl ConnHandle {
-    fn usable(&self) -> bool {
+    pub(crate) fn usable(&self) -> bool {
         !self.shared.is_going_away() && !self.tx.is_closed()
     }
 }
