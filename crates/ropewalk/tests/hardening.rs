@@ -18,7 +18,7 @@ use ropewalk::body::{BoxBody, boxed, full};
 use ropewalk::server::{Options, Stats, service_fn};
 use ropewalk_hpack::{Encoder, Header};
 use ropewalk_proto::frame::{
-    ErrorCode, Frame, Headers, PREFACE, Parser, RstStream, Settings, StreamId,
+    ErrorCode, Frame, Headers, PREFACE, Parser, RstStream, Settings, StreamId, WindowUpdate,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -335,4 +335,92 @@ async fn requests_reset_at_once_start_no_handler() {
     let started = s.stats.handlers_total();
     assert!((1..=2).contains(&started), "{started} handlers started");
     assert_eq!(s.stats.resets_received(), 50);
+}
+
+/// A client that writes all of its requests before it reads anything is
+/// still answered. The server takes a large batch of requests in parts
+/// (`REQUESTS_PER_TURN`), writing the answers of each part before it takes
+/// the next; a write that cannot go at once must not stop it from reading
+/// on, or both sides would wait on each other's writes for ever. An
+/// in-memory pipe of 16 KiB each way makes both writes block early.
+#[tokio::test]
+async fn a_peer_that_writes_everything_before_reading_is_answered() {
+    let server = ropewalk::Server::new(ropewalk::demo::router(None).unwrap());
+    let stats = server.stats();
+    let (mut peer, io) = tokio::io::duplex(16 * 1024);
+    tokio::spawn(async move { server.serve_connection(io, None, false).await });
+    // Windows wide open; then 100 requests of about 300 octets each: 30 kB
+    // the server must read while it cannot write most of its answers
+    // (100 x 20 kB).
+    let mut b = BytesMut::from(&PREFACE[..]);
+    let mut settings = Settings::default();
+    settings.set_initial_window_size(Some(WindowUpdate::MAX_INCREMENT));
+    settings.encode(&mut b);
+    Frame::from(WindowUpdate::new(
+        StreamId::new(0),
+        WindowUpdate::MAX_INCREMENT - 65_535,
+    ))
+    .encode(&mut b);
+    let mut enc = Encoder::new();
+    for i in 0..100u32 {
+        // A value of its own each time, so that it is sent, not indexed.
+        let pad: String = (0..400u32)
+            .map(|k| char::from(b'a' + ((i * 31 + k * 7) % 26) as u8))
+            .collect();
+        let fields = [
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", "localhost"),
+            (":path", "/big?size=20000"),
+            ("x-pad", pad.as_str()),
+        ];
+        let mut block = Vec::new();
+        enc.encode(
+            fields
+                .iter()
+                .map(|(n, v)| Header::new(n.as_bytes(), v.as_bytes())),
+            &mut block,
+        );
+        let mut h = Headers::new(StreamId::new(1 + 2 * i), Bytes::from(block));
+        h.set_end_stream(true);
+        Frame::from(h).encode(&mut b);
+    }
+    assert!(b.len() > 28_000);
+    tokio::time::timeout(Duration::from_secs(10), peer.write_all(&b))
+        .await
+        .expect("the server stopped reading")
+        .unwrap();
+    let read_all = async {
+        let mut parser = Parser::new();
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        let (mut done, mut octets) = (0, 0usize);
+        while done < 100 {
+            assert!(
+                peer.read_buf(&mut buf).await.unwrap() > 0,
+                "closed after {done} answers"
+            );
+            while let Some(f) = parser.parse(&mut buf).unwrap() {
+                match f {
+                    Frame::Settings(st) if !st.is_ack() => {
+                        let mut ack = BytesMut::new();
+                        Settings::ack().encode(&mut ack);
+                        peer.write_all(&ack).await.unwrap();
+                    }
+                    Frame::Data(d) => {
+                        octets += d.data.len();
+                        done += usize::from(d.is_end_stream());
+                    }
+                    Frame::GoAway(g) => panic!("GOAWAY after {done} answers: {g:?}"),
+                    Frame::RstStream(r) => panic!("reset: {r:?}"),
+                    _ => {}
+                }
+            }
+        }
+        octets
+    };
+    let octets = tokio::time::timeout(Duration::from_secs(30), read_all)
+        .await
+        .expect("answers stopped coming");
+    assert_eq!(octets, 100 * 20_000);
+    assert_eq!(stats.streams_total(), 100);
 }

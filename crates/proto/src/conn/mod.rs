@@ -183,6 +183,8 @@ pub struct Connection {
     /// responses are decoded into (see `send_request`): at most one per
     /// stream awaiting its response, none once no stream is left.
     recycled_maps: Vec<http::HeaderMap>,
+    /// (Server) requests received so far (see `recv_requests`).
+    requests_received: usize,
     encoder: Encoder,
     streams: Store,
     /// Our settings as acknowledged by the peer.
@@ -283,6 +285,7 @@ impl Connection {
             decoder,
             field_values: bytes::BytesMut::new(),
             recycled_maps: Vec::new(),
+            requests_received: 0,
             encoder: Encoder::new(),
             streams: Store::default(),
             local: Applied::rfc_defaults(),
@@ -587,6 +590,48 @@ mod tests {
         exchange(&mut c, &mut s, now);
         assert_eq!(c.stream_count(), 0);
         assert!(c.recycled_maps.is_empty());
+    }
+
+    #[test]
+    fn recv_requests_stops_after_so_many_requests_and_goes_on_later() {
+        let now = Instant::now();
+        let mut c = Connection::client(Config::default(), now);
+        let mut s = Connection::server(Config::default(), now);
+        exchange(&mut c, &mut s, now);
+        // (requests, resets) among the server's events.
+        let counts = |s: &mut Connection| {
+            std::iter::from_fn(|| s.poll_event()).fold((0, 0), |(q, r), e| match e {
+                Event::Request { .. } => (q + 1, r),
+                Event::Reset { .. } => (q, r + 1),
+                _ => (q, r),
+            })
+        };
+        // Five requests, each reset at once (HEADERS, RST_STREAM, ...).
+        let mut buf = BytesMut::new();
+        for _ in 0..5 {
+            let id = c.send_request(get(http::HeaderMap::new()), false).unwrap();
+            c.poll_transmit_all(now, &mut buf);
+            c.reset(id, crate::error::ErrorCode::Cancel).unwrap();
+            c.poll_transmit_all(now, &mut buf);
+        }
+        let all = buf.len();
+        // Two requests, and their resets: it stops at the third HEADERS.
+        assert!(s.recv_requests(&mut buf, now, 2));
+        assert_eq!(counts(&mut s), (2, 2));
+        assert!(!buf.is_empty() && buf.len() < all);
+        assert!(s.recv_requests(&mut buf, now, 2));
+        assert_eq!(counts(&mut s), (2, 2));
+        assert!(!s.recv_requests(&mut buf, now, 2));
+        assert_eq!(counts(&mut s), (1, 1));
+        assert!(buf.is_empty());
+        // `recv` takes them all.
+        for _ in 0..5 {
+            c.send_request(get(http::HeaderMap::new()), true).unwrap();
+        }
+        c.poll_transmit_all(now, &mut buf);
+        s.recv(&mut buf, now);
+        assert_eq!(counts(&mut s), (5, 0));
+        assert!(buf.is_empty());
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub(super) enum Kind {
 
 pub(super) type Res = Result<(), Error>;
 
+/// The type octet of a HEADERS frame (RFC 9113 §6.2).
+const HEADERS_TYPE: u8 = 0x1;
+
 pub(super) fn stream_err(id: StreamId, code: ErrorCode, why: &'static str) -> Res {
     Err(Error::stream(id, code, why))
 }
@@ -35,10 +38,22 @@ impl Connection {
     /// (a partial frame stays for the next call). Reading pauses — bytes
     /// stay in `buf` — while [`wants_read`](Self::wants_read) is `false`.
     pub fn recv(&mut self, buf: &mut BytesMut, now: Instant) {
+        self.recv_requests(buf, now, usize::MAX);
+    }
+
+    /// As [`recv`](Self::recv), but (server) stops once `max_requests`
+    /// new requests have arrived, at the next HEADERS frame (the frames
+    /// before it, such as a reset of one of those requests, are taken),
+    /// leaving it and what follows in `buf`: a runtime can then write the
+    /// answers before it reads on, so that a peer sending requests in large
+    /// batches gets the first answers sooner. `true` if it stopped there
+    /// (call again for the rest).
+    pub fn recv_requests(&mut self, buf: &mut BytesMut, now: Instant, max_requests: usize) -> bool {
+        let start = self.requests_received;
         self.now = now;
         if self.closing.is_some() {
             buf.clear();
-            return;
+            return false;
         }
         if !buf.is_empty() {
             self.last_recv = now;
@@ -46,7 +61,7 @@ impl Connection {
         // RFC 9113 §3.4: the server first receives the client preface.
         while self.preface_matched < PREFACE.len() {
             if buf.is_empty() {
-                return;
+                return false;
             }
             let n = (PREFACE.len() - self.preface_matched).min(buf.len());
             if buf[..n] != PREFACE[self.preface_matched..self.preface_matched + n] {
@@ -55,7 +70,7 @@ impl Connection {
                     ErrorCode::ProtocolError,
                     "invalid connection preface",
                 ));
-                return;
+                return false;
             }
             buf.advance(n);
             self.preface_matched += n;
@@ -63,14 +78,24 @@ impl Connection {
         loop {
             if self.closing.is_some() {
                 buf.clear();
-                return;
+                return false;
             }
             // CVE-2019-9512/9515: stop reading while ACKs pile up.
             if self.pending_acks >= self.config.limits.max_pending_acks {
-                return;
+                return false;
+            }
+            // Stop before the next HEADERS frame, not right after the last
+            // request: the frames that follow a request (its RST_STREAM, a
+            // Rapid Reset) are still taken in this call, before its handler
+            // could start.
+            if self.requests_received - start >= max_requests
+                && buf.len() >= 9
+                && buf[3] == HEADERS_TYPE
+            {
+                return true;
             }
             match self.parser.parse(buf) {
-                Ok(None) => return,
+                Ok(None) => return false,
                 Ok(Some(frame)) => {
                     if let Err(e) = self.on_frame(frame) {
                         self.on_error(e);

@@ -370,6 +370,7 @@ impl Connection {
             // The BDP-grown target is announced with a WINDOW_UPDATE.
             self.mark_window_dirty(id);
         }
+        self.requests_received += 1;
         self.events.push_back(Event::Request {
             stream: id,
             head,

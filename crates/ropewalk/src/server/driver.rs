@@ -51,6 +51,14 @@ const BUDGET_RETRY: Duration = Duration::from_millis(20);
 const H1_BODY_BUDGET: usize = 256 * 1024;
 /// Largest piece a handler hands over at once.
 const CHUNK: usize = 64 * 1024;
+/// New requests taken from the read buffer per turn of the loop: the
+/// answers of the first ones are written before the next are read, so that
+/// a client sending a large batch (browsers, h2load -m 100) gets them while
+/// the rest are being answered, instead of all of them after the whole
+/// batch. Both sides then work at once: with 100 requests per read, a 1.5x
+/// throughput on one connection (bench/README.md), for one more write per
+/// 24 answers.
+const REQUESTS_PER_TURN: usize = 24;
 /// A response body of at most this many octets, made in one piece (its
 /// exact size known), goes to the connection with its head, without
 /// credit: its octets exist either way, in the handler or queued here, and
@@ -253,6 +261,9 @@ pub(crate) struct Driver {
     budget: Budget,
     /// The `Date` of responses sent in this turn of the loop.
     date: Option<HeaderValue>,
+    /// The read buffer holds whole frames the core has not taken yet
+    /// (see `REQUESTS_PER_TURN`).
+    more_frames: bool,
 }
 
 /// A connection's share of the server-wide response budget
@@ -346,6 +357,7 @@ impl Driver {
                 starved: false,
             },
             date: None,
+            more_frames: false,
         }
     }
 
@@ -379,6 +391,9 @@ impl Driver {
         let mut phase_seen = Phase::Running;
         // Since when an incomplete frame has sat in the read buffer.
         let mut partial_since: Option<Instant> = None;
+        // The write of the answers to the first requests of a read could not
+        // go at once: take the next requests anyway.
+        let mut go_on = false;
         // An upgraded request (stream 1) gets its body channel before the
         // body octets read with its head are fed.
         self.process_events();
@@ -394,7 +409,14 @@ impl Driver {
             self.date = None;
             // Reading paused with whole frames left in the buffer (too many
             // ACKs owed): go on once the core wants to read again.
-            if !rbuf.is_empty() && self.conn.wants_read() && !self.conn.is_closed() {
+            // The rest of a large batch of requests goes in once the
+            // answers to its first part are written, or could not be at once.
+            let go = std::mem::take(&mut go_on);
+            if !rbuf.is_empty()
+                && self.conn.wants_read()
+                && !self.conn.is_closed()
+                && (!self.more_frames || self.out.is_empty() || go)
+            {
                 self.feed(&mut rbuf);
             }
             self.process_events();
@@ -456,7 +478,7 @@ impl Driver {
                 // Another connection's octets free the server-wide budget.
                 min(now.checked_add(BUDGET_RETRY));
             }
-            if rbuf.is_empty() || !read_open {
+            if rbuf.is_empty() || !read_open || self.more_frames {
                 partial_since = None;
             } else if self.conn.wants_read() {
                 partial_since.get_or_insert(now);
@@ -472,6 +494,10 @@ impl Driver {
                 timer.as_mut().reset(sleep_to.into());
             }
             let room = read_size.prepare(&mut rbuf);
+            // Requests left in the read buffer (`REQUESTS_PER_TURN`): the
+            // write goes first, but what cannot be written at once (a peer
+            // that does not read now) does not hold them up.
+            let more = self.more_frames && self.conn.wants_read() && !self.conn.is_closed();
             let can_read = read_open
                 && if self.h1_body.is_some() {
                     // Backpressure: the handler reads the body first.
@@ -499,6 +525,7 @@ impl Driver {
                         Ok(n) => self.out.advance(n),
                     }
                 }
+                () = std::future::ready(()), if more => go_on = true,
                 res = rd.read_buf(&mut rbuf), if can_read => {
                     match res {
                         Ok(0) | Err(_) => {
@@ -623,7 +650,9 @@ impl Driver {
                 }
             }
         }
-        self.conn.recv(rbuf, Instant::now());
+        self.more_frames = self
+            .conn
+            .recv_requests(rbuf, Instant::now(), REQUESTS_PER_TURN);
     }
 
     /// Pulls bytes from the core into the output queue.
