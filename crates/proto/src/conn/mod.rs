@@ -183,8 +183,9 @@ pub struct Connection {
     /// responses are decoded into (see `send_request`): at most one per
     /// stream awaiting its response, none once no stream is left.
     recycled_maps: Vec<http::HeaderMap>,
-    /// (Server) requests received so far (see `recv_requests`).
-    requests_received: usize,
+    /// Requests (server) or final responses (client) received so far (see
+    /// `recv_heads`).
+    heads_received: usize,
     encoder: Encoder,
     streams: Store,
     /// Our settings as acknowledged by the peer.
@@ -285,7 +286,7 @@ impl Connection {
             decoder,
             field_values: bytes::BytesMut::new(),
             recycled_maps: Vec::new(),
-            requests_received: 0,
+            heads_received: 0,
             encoder: Encoder::new(),
             streams: Store::default(),
             local: Applied::rfc_defaults(),
@@ -593,7 +594,7 @@ mod tests {
     }
 
     #[test]
-    fn recv_requests_stops_after_so_many_requests_and_goes_on_later() {
+    fn recv_heads_stops_after_so_many_heads_and_goes_on_later() {
         let now = Instant::now();
         let mut c = Connection::client(Config::default(), now);
         let mut s = Connection::server(Config::default(), now);
@@ -616,12 +617,12 @@ mod tests {
         }
         let all = buf.len();
         // Two requests, and their resets: it stops at the third HEADERS.
-        assert!(s.recv_requests(&mut buf, now, 2));
+        assert!(s.recv_heads(&mut buf, now, 2));
         assert_eq!(counts(&mut s), (2, 2));
         assert!(!buf.is_empty() && buf.len() < all);
-        assert!(s.recv_requests(&mut buf, now, 2));
+        assert!(s.recv_heads(&mut buf, now, 2));
         assert_eq!(counts(&mut s), (2, 2));
-        assert!(!s.recv_requests(&mut buf, now, 2));
+        assert!(!s.recv_heads(&mut buf, now, 2));
         assert_eq!(counts(&mut s), (1, 1));
         assert!(buf.is_empty());
         // `recv` takes them all.
@@ -630,7 +631,25 @@ mod tests {
         }
         c.poll_transmit_all(now, &mut buf);
         s.recv(&mut buf, now);
-        assert_eq!(counts(&mut s), (5, 0));
+        let ids = requests(&mut s);
+        assert_eq!(ids.len(), 5);
+        assert!(buf.is_empty());
+        // On a client, the heads counted are responses.
+        for id in ids {
+            let head = crate::headers::ResponseHead::new(http::StatusCode::OK);
+            s.send_response(id, head, true).unwrap();
+        }
+        s.poll_transmit_all(now, &mut buf);
+        std::iter::from_fn(|| c.poll_event()).for_each(drop);
+        let responses = |c: &mut Connection| {
+            std::iter::from_fn(|| c.poll_event())
+                .filter(|e| matches!(e, Event::Response { .. }))
+                .count()
+        };
+        assert!(c.recv_heads(&mut buf, now, 3));
+        assert_eq!(responses(&mut c), 3);
+        assert!(!c.recv_heads(&mut buf, now, 3));
+        assert_eq!(responses(&mut c), 2);
         assert!(buf.is_empty());
     }
 

@@ -38,18 +38,19 @@ impl Connection {
     /// (a partial frame stays for the next call). Reading pauses — bytes
     /// stay in `buf` — while [`wants_read`](Self::wants_read) is `false`.
     pub fn recv(&mut self, buf: &mut BytesMut, now: Instant) {
-        self.recv_requests(buf, now, usize::MAX);
+        self.recv_heads(buf, now, usize::MAX);
     }
 
-    /// As [`recv`](Self::recv), but (server) stops once `max_requests`
-    /// new requests have arrived, at the next HEADERS frame (the frames
-    /// before it, such as a reset of one of those requests, are taken),
-    /// leaving it and what follows in `buf`: a runtime can then write the
-    /// answers before it reads on, so that a peer sending requests in large
-    /// batches gets the first answers sooner. `true` if it stopped there
-    /// (call again for the rest).
-    pub fn recv_requests(&mut self, buf: &mut BytesMut, now: Instant, max_requests: usize) -> bool {
-        let start = self.requests_received;
+    /// As [`recv`](Self::recv), but stops once `max_heads` new message
+    /// heads have arrived (requests on a server, final responses on a
+    /// client), at the next HEADERS frame (the frames before it, such as a
+    /// reset of one of those requests, are taken), leaving it and what
+    /// follows in `buf`: a runtime can then write what those messages called
+    /// for before it reads on, so that a peer sending in large batches gets
+    /// the first answers sooner. `true` if it stopped there (call again for
+    /// the rest).
+    pub fn recv_heads(&mut self, buf: &mut BytesMut, now: Instant, max_heads: usize) -> bool {
+        let start = self.heads_received;
         self.now = now;
         if self.closing.is_some() {
             buf.clear();
@@ -88,9 +89,7 @@ impl Connection {
             // request: the frames that follow a request (its RST_STREAM, a
             // Rapid Reset) are still taken in this call, before its handler
             // could start.
-            if self.requests_received - start >= max_requests
-                && buf.len() >= 9
-                && buf[3] == HEADERS_TYPE
+            if self.heads_received - start >= max_heads && buf.len() >= 9 && buf[3] == HEADERS_TYPE
             {
                 return true;
             }

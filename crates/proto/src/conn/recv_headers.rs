@@ -239,6 +239,7 @@ impl Connection {
                         .next(Transition::RecvEndStream)
                         .unwrap_or(State::Closed);
                 }
+                self.heads_received += 1;
                 self.events.push_back(Event::Response {
                     stream: id,
                     head,
@@ -370,7 +371,7 @@ impl Connection {
             // The BDP-grown target is announced with a WINDOW_UPDATE.
             self.mark_window_dirty(id);
         }
-        self.requests_received += 1;
+        self.heads_received += 1;
         self.events.push_back(Event::Request {
             stream: id,
             head,

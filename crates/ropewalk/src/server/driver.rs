@@ -652,7 +652,7 @@ impl Driver {
         }
         self.more_frames = self
             .conn
-            .recv_requests(rbuf, Instant::now(), REQUESTS_PER_TURN);
+            .recv_heads(rbuf, Instant::now(), REQUESTS_PER_TURN);
     }
 
     /// Pulls bytes from the core into the output queue.
