@@ -24,6 +24,11 @@ pub struct Field<'a> {
     /// Sent as "literal never indexed" (RFC 7541 §6.2.3): an intermediary re-encoding this field
     /// must use the same representation (RFC 7541 §7.1.3).
     pub never_indexed: bool,
+    /// Sent as an index into the dynamic table (RFC 7541 §6.1): that entry's number. Entries
+    /// are numbered from 0 in the order they were inserted and never renumbered, so one number
+    /// is always the same field: a caller may keep what it made of the field under it, for
+    /// the next time the peer sends that index. `None` for literals and static entries.
+    pub dynamic: Option<u64>,
 }
 
 /// Decodes HPACK header blocks (one decoder per connection direction).
@@ -219,11 +224,15 @@ impl Decoder {
                 let (index, n) = integer::decode(&block[pos..], 7)?;
                 pos += n;
                 let (name, value) = self.lookup(index)?;
+                let dynamic = (index as usize)
+                    .checked_sub(STATIC_LEN + 1)
+                    .map(|rel| self.table.inserted() - 1 - rel as u64);
                 if limits.admit(name.len(), value.len()) {
                     on_field(Field {
                         name,
                         value,
                         never_indexed: false,
+                        dynamic,
                     });
                 }
                 continue;
@@ -268,6 +277,7 @@ impl Decoder {
                     name,
                     value: value_bytes,
                     never_indexed,
+                    dynamic: None,
                 });
             }
             if indexing {
@@ -362,6 +372,38 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (name, value, dynamic) of each field of `block`.
+    fn fields(d: &mut Decoder, block: &[u8]) -> Vec<(Vec<u8>, Vec<u8>, Option<u64>)> {
+        let mut out = Vec::new();
+        d.decode(block, |f| {
+            out.push((f.name.to_vec(), f.value.to_vec(), f.dynamic))
+        })
+        .unwrap();
+        out
+    }
+
+    /// A field sent by dynamic index carries its entry's number, the same
+    /// whatever its index is now; literals and static entries carry none.
+    #[test]
+    fn dynamic_entries_are_numbered_by_insertion() {
+        let f =
+            |n: &str, v: &str, d: Option<u64>| (n.as_bytes().to_vec(), v.as_bytes().to_vec(), d);
+        let mut d = Decoder::new();
+        // Literal with incremental indexing, new name "a", value "1": entry 0.
+        assert_eq!(fields(&mut d, b"\x40\x01a\x011"), [f("a", "1", None)]);
+        // Index 62 (the newest entry) and index 2 (static ":method GET").
+        assert_eq!(
+            fields(&mut d, b"\xbe\x82"),
+            [f("a", "1", Some(0)), f(":method", "GET", None)]
+        );
+        // Entry 1 goes in front: index 62 is now "b: 2", index 63 still entry 0.
+        assert_eq!(fields(&mut d, b"\x40\x01b\x012"), [f("b", "2", None)]);
+        assert_eq!(
+            fields(&mut d, b"\xbe\xbf"),
+            [f("b", "2", Some(1)), f("a", "1", Some(0))]
+        );
+    }
 
     /// Memory stays bounded on arbitrary input: the scratch buffer by the block's length, the
     /// table's byte buffer by about twice the ceiling.

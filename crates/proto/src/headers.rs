@@ -5,6 +5,7 @@
 //! A block that breaks a rule is *malformed* (RFC 9113 §8.1.1): the stream is
 //! reset with PROTOCOL_ERROR; the connection survives.
 
+use crate::field_cache::Parsed;
 use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, HOST, TE};
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -287,17 +288,77 @@ impl BlockBuilder {
         if self.error.is_some() {
             return;
         }
-        if let Err(why) = self.try_field(name, value, sensitive) {
+        if let Err(why) = self.try_field(name, value, sensitive, false) {
             self.fail(why);
         }
     }
 
+    /// As [`field`](Self::field), for a field of the peer's dynamic table
+    /// (sent by its index) that is to be kept (`FieldCache`): its value gets
+    /// octets of its own, not a slice of the shared buffer, and what it was
+    /// parsed into comes back (`None` for fields not kept: `:method`,
+    /// `:scheme`, `:protocol`, `:status`, or one that was refused).
+    pub(crate) fn field_to_keep(&mut self, name: &[u8], value: &[u8]) -> Option<Parsed> {
+        if self.error.is_some() {
+            return None;
+        }
+        match self.try_field(name, value, false, true) {
+            Ok(parsed) => parsed,
+            Err(why) => {
+                self.fail(why);
+                None
+            }
+        }
+    }
+
+    /// Adds a field kept from an earlier block (`FieldCache`): its octets
+    /// were checked then; what depends on this block (the order and
+    /// repetition of pseudo-headers, the kind of block, cookies) is checked
+    /// now, with the same verdicts as [`field`](Self::field).
+    pub(crate) fn kept(&mut self, parsed: &Parsed) {
+        if self.error.is_some() {
+            return;
+        }
+        let res = match parsed {
+            Parsed::Field(name, value) => {
+                self.seen_regular = true;
+                if name == http::header::COOKIE {
+                    self.cookies += 1;
+                }
+                self.headers.append(name.clone(), value.clone());
+                Ok(())
+            }
+            Parsed::Authority(a) => self.pseudo_place(b"authority").map(|()| {
+                self.authority = Some(a.clone());
+            }),
+            Parsed::Path(p) => self.pseudo_place(b"path").map(|()| {
+                self.path = Some(p.clone());
+            }),
+        };
+        if let Err(why) = res {
+            self.fail(why);
+        }
+    }
+
+    /// A value's octets: a slice of the shared buffer, or (`own`) a copy of
+    /// its own.
+    fn value_bytes(&mut self, value: &[u8], own: bool) -> Bytes {
+        if own {
+            Bytes::copy_from_slice(value)
+        } else {
+            self.copy(value)
+        }
+    }
+
+    /// Checks and adds a field; with `keep`, its value has octets of its own
+    /// and what it was parsed into comes back, for the fields `Parsed` has.
     fn try_field(
         &mut self,
         name: &[u8],
         value: &[u8],
         sensitive: bool,
-    ) -> Result<(), &'static str> {
+        keep: bool,
+    ) -> Result<Option<Parsed>, &'static str> {
         // RFC 9113 §8.2.1: a field name is never empty (also CVE-2019-9516).
         if name.is_empty() {
             return Err("empty field name");
@@ -313,7 +374,7 @@ impl BlockBuilder {
             if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
                 return Err("NUL, CR or LF in field value");
             }
-            return self.pseudo(&name[1..], value);
+            return self.pseudo(&name[1..], value, keep);
         }
         self.seen_regular = true;
         // RFC 9113 §8.2.1: names contain no 0x00-0x20, 0x41-0x5a, 0x7f-0xff,
@@ -338,16 +399,18 @@ impl BlockBuilder {
         }
         // RFC 9113 §8.2.1: no NUL, CR or LF in a value; `HeaderValue`
         // refuses every control octet but HTAB.
-        let mut value =
-            HeaderValue::from_maybe_shared(self.copy(value)).map_err(|_| "invalid field value")?;
+        let bytes = self.value_bytes(value, keep);
+        let mut value = HeaderValue::from_maybe_shared(bytes).map_err(|_| "invalid field value")?;
         value.set_sensitive(sensitive);
+        let kept = keep.then(|| Parsed::Field(parsed.clone(), value.clone()));
         self.headers.append(parsed, value);
-        Ok(())
+        Ok(kept)
     }
 
-    fn pseudo(&mut self, name: &[u8], value: &[u8]) -> Result<(), &'static str> {
-        // RFC 9113 §8.3: pseudo-headers precede regular fields, appear once,
-        // are never in trailers, and only the defined ones are allowed.
+    /// RFC 9113 §8.3: pseudo-headers precede regular fields, appear once,
+    /// are never in trailers, and only the defined ones are allowed (those
+    /// of requests in requests, `:status` in responses).
+    fn pseudo_place(&self, name: &[u8]) -> Result<(), &'static str> {
         if self.kind == BlockKind::Trailers {
             return Err("pseudo-header in trailers");
         }
@@ -355,45 +418,54 @@ impl BlockBuilder {
             return Err("pseudo-header after regular field");
         }
         let request = self.kind == BlockKind::Request;
-        match (name, request) {
-            (b"method", true) => {
-                if self.method.is_some() {
-                    return Err("duplicate :method");
-                }
+        let (seen, why) = match (name, request) {
+            (b"method", true) => (self.method.is_some(), "duplicate :method"),
+            (b"scheme", true) => (self.scheme.is_some(), "duplicate :scheme"),
+            (b"authority", true) => (self.authority.is_some(), "duplicate :authority"),
+            (b"path", true) => (self.path.is_some(), "duplicate :path"),
+            (b"protocol", true) => (self.protocol.is_some(), "duplicate :protocol"),
+            (b"status", false) => (self.status.is_some(), "duplicate :status"),
+            _ => return Err("unknown or misplaced pseudo-header"),
+        };
+        if seen {
+            return Err(why);
+        }
+        Ok(())
+    }
+
+    fn pseudo(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        keep: bool,
+    ) -> Result<Option<Parsed>, &'static str> {
+        self.pseudo_place(name)?;
+        match name {
+            b"method" => {
                 self.method = Some(Method::from_bytes(value).map_err(|_| "invalid :method")?);
             }
-            (b"scheme", true) => {
-                if self.scheme.is_some() {
-                    return Err("duplicate :scheme");
-                }
+            b"scheme" => {
                 self.scheme = Some(Scheme::try_from(value).map_err(|_| "invalid :scheme")?);
             }
-            (b"authority", true) => {
-                if self.authority.is_some() {
-                    return Err("duplicate :authority");
-                }
-                self.authority = Some(
-                    Authority::from_maybe_shared(self.copy(value))
-                        .map_err(|_| "invalid :authority")?,
-                );
+            b"authority" => {
+                let bytes = self.value_bytes(value, keep);
+                let a = Authority::from_maybe_shared(bytes).map_err(|_| "invalid :authority")?;
+                let kept = keep.then(|| Parsed::Authority(a.clone()));
+                self.authority = Some(a);
+                return Ok(kept);
             }
-            (b"path", true) => {
-                if self.path.is_some() {
-                    return Err("duplicate :path");
-                }
+            b"path" => {
                 // RFC 9113 §8.3.1: ":path" MUST NOT be empty.
                 if value.is_empty() {
                     return Err("empty :path");
                 }
-                self.path = Some(
-                    PathAndQuery::from_maybe_shared(self.copy(value))
-                        .map_err(|_| "invalid :path")?,
-                );
+                let bytes = self.value_bytes(value, keep);
+                let p = PathAndQuery::from_maybe_shared(bytes).map_err(|_| "invalid :path")?;
+                let kept = keep.then(|| Parsed::Path(p.clone()));
+                self.path = Some(p);
+                return Ok(kept);
             }
-            (b"protocol", true) => {
-                if self.protocol.is_some() {
-                    return Err("duplicate :protocol");
-                }
+            b"protocol" => {
                 // RFC 8441 §3: only when we advertised the setting.
                 if !self.connect_protocol {
                     return Err(":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL");
@@ -401,18 +473,15 @@ impl BlockBuilder {
                 let p = std::str::from_utf8(value).map_err(|_| "invalid :protocol")?;
                 self.protocol = Some(Protocol(p.to_owned()));
             }
-            (b"status", false) => {
-                if self.status.is_some() {
-                    return Err("duplicate :status");
-                }
+            // `pseudo_place` let only `:status` through besides those.
+            _ => {
                 if value.len() != 3 {
                     return Err("invalid :status");
                 }
                 self.status = Some(StatusCode::from_bytes(value).map_err(|_| "invalid :status")?);
             }
-            _ => return Err("unknown or misplaced pseudo-header"),
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Finishes the block: checks the required pseudo-headers.
@@ -847,6 +916,101 @@ mod tests {
     }
 
     /// Whether a GET with the one extra field `name: value` is well formed.
+    /// What `field_to_keep` makes of a field on its own, if it keeps it.
+    fn keepable(name: &str, value: &str) -> Option<Parsed> {
+        BlockBuilder::new(BlockKind::Request, false)
+            .field_to_keep(name.as_bytes(), value.as_bytes())
+    }
+
+    /// A field kept from an earlier block gets the verdict a fresh one
+    /// gets: pseudo-header order, repetition and kind of block are checked
+    /// each time, and cookies still join.
+    #[test]
+    fn kept_fields_get_the_verdicts_of_fresh_ones() {
+        let cases: Vec<(BlockKind, Vec<(&str, &str)>)> = vec![
+            (
+                BlockKind::Request,
+                with(&[("x-a", "1"), ("user-agent", "t/1")]),
+            ),
+            (
+                BlockKind::Request,
+                vec![
+                    (":method", "GET"),
+                    (":scheme", "https"),
+                    (":path", "/x"),
+                    ("x-a", "1"),
+                    (":authority", "e.com"),
+                ],
+            ),
+            (
+                BlockKind::Request,
+                with(&[])
+                    .into_iter()
+                    .chain([(":authority", "f.com")])
+                    .collect(),
+            ),
+            (
+                BlockKind::Request,
+                with(&[]).into_iter().chain([(":path", "/y")]).collect(),
+            ),
+            (
+                BlockKind::Response,
+                vec![(":status", "200"), (":authority", "e.com")],
+            ),
+            (
+                BlockKind::Response,
+                vec![(":path", "/x"), (":status", "200")],
+            ),
+            (BlockKind::Response, vec![(":status", "200"), ("x-a", "1")]),
+            (BlockKind::Trailers, vec![(":path", "/x")]),
+            (BlockKind::Trailers, vec![("x-a", "1")]),
+            (
+                BlockKind::Request,
+                with(&[("cookie", "a=1"), ("cookie", "b=2")]),
+            ),
+        ];
+        let mut kept = 0;
+        for (kind, fields) in cases {
+            let fresh = build(kind, &fields);
+            let mut b = BlockBuilder::new(kind, false);
+            for (n, v) in &fields {
+                match keepable(n, v) {
+                    Some(p) => {
+                        b.kept(&p);
+                        kept += 1;
+                    }
+                    None => b.field(n.as_bytes(), v.as_bytes(), false),
+                }
+            }
+            assert_eq!(b.finish(), fresh, "{kind:?} {fields:?}");
+        }
+        assert!(kept >= 20, "{kept} fields went through `kept`");
+        // What is kept: `:authority`, `:path` and regular fields.
+        assert!(keepable(":method", "GET").is_none());
+        assert!(keepable(":scheme", "https").is_none());
+        assert!(matches!(
+            keepable(":authority", "e.com"),
+            Some(Parsed::Authority(_))
+        ));
+        assert!(matches!(keepable(":path", "/x"), Some(Parsed::Path(_))));
+        assert!(matches!(keepable("x-a", "1"), Some(Parsed::Field(..))));
+        assert!(keepable("x-a", "bad\u{1}").is_none());
+    }
+
+    /// A kept value has octets of its own: it would otherwise keep the
+    /// connection's shared value buffer alive for as long as it is kept.
+    #[test]
+    fn kept_values_do_not_use_the_shared_buffer() {
+        let mut b = BlockBuilder::with_buffer(BlockKind::Request, false, BytesMut::new());
+        let before = b.values.capacity();
+        assert!(b.field_to_keep(b":authority", b"example.com").is_some());
+        assert!(b.field_to_keep(b"x-a", b"1").is_some());
+        assert_eq!(b.copied, 0);
+        b.field(b"x-b", b"2", false);
+        assert_eq!(b.copied, 1);
+        assert_eq!(b.values.capacity(), before - 1);
+    }
+
     fn accepted(name: &'static str, value: &'static str) -> bool {
         build(BlockKind::Request, &with(&[(name, value)])).is_ok()
     }

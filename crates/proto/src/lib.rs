@@ -33,6 +33,7 @@
 
 pub mod conn;
 pub mod error;
+mod field_cache;
 pub mod flow;
 pub mod frame;
 pub mod headers;

@@ -899,3 +899,39 @@ fn rfc9113_8_1_response_head_only_once() {
         Err(UserError::InvalidState(sid(1)))
     );
 }
+
+/// A field the client sends again by its dynamic-table index is parsed
+/// once and then cloned (`FieldCache`): the second and third requests share
+/// their values' octets; the first (a literal) does not. A field too long to
+/// keep is parsed each time. The messages are the same either way.
+#[test]
+fn fields_sent_again_by_index_are_parsed_once() {
+    let mut p = Peer::server_ready(cfg());
+    p.enc.set_index_policy(ropewalk_hpack::IndexPolicy::All);
+    let long = "v".repeat(300);
+    let mut fields = GET.to_vec();
+    fields.push(("x-a", "1"));
+    fields.push(("x-long", long.as_str()));
+    let mut heads = Vec::new();
+    for i in 0..3 {
+        p.send_headers(1 + 2 * i, &fields, true);
+        let head = p
+            .events()
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Request { head, .. } => Some(head),
+                _ => None,
+            })
+            .expect("a request");
+        heads.push(head);
+    }
+    let value = |h: &RequestHead, n: &str| h.headers[n].as_bytes().as_ptr();
+    let authority = |h: &RequestHead| h.authority.as_ref().unwrap().as_str().as_ptr();
+    assert_ne!(value(&heads[0], "x-a"), value(&heads[1], "x-a"));
+    assert_eq!(value(&heads[1], "x-a"), value(&heads[2], "x-a"));
+    assert_ne!(authority(&heads[0]), authority(&heads[1]));
+    assert_eq!(authority(&heads[1]), authority(&heads[2]));
+    assert_ne!(value(&heads[1], "x-long"), value(&heads[2], "x-long"));
+    assert_eq!(heads[0], heads[1]);
+    assert_eq!(heads[1], heads[2]);
+}

@@ -179,6 +179,8 @@ pub struct Connection {
     decoder: Decoder,
     /// Decoded field values are copied here and shared (`BlockBuilder`).
     field_values: bytes::BytesMut,
+    /// What fields of the peer's dynamic table were parsed into.
+    field_cache: crate::field_cache::FieldCache,
     /// (Client) the header maps of requests sent, emptied, which the
     /// responses are decoded into (see `send_request`): at most one per
     /// stream awaiting its response, none once no stream is left.
@@ -285,6 +287,7 @@ impl Connection {
             parser: Parser::new(),
             decoder,
             field_values: bytes::BytesMut::new(),
+            field_cache: Default::default(),
             recycled_maps: Vec::new(),
             heads_received: 0,
             encoder: Encoder::new(),

@@ -5,6 +5,7 @@ use super::recv::Kind;
 use super::recv::{Res, conn_err, stream_err};
 use super::{Connection, Error, Event};
 use crate::error::ErrorCode;
+use crate::field_cache::KEEP_MAX;
 use crate::frame::{Continuation, Headers, PushPromise, StreamId};
 use crate::headers::{self, BlockBuilder, BlockKind, Message, ResponseHead};
 use crate::limits::Limit;
@@ -122,9 +123,21 @@ impl Connection {
                 b = b.with_map(map);
             }
         }
-        let r = self
-            .decoder
-            .decode(block, |f| b.field(f.name, f.value, f.never_indexed));
+        // A field sent by its dynamic-table index is cloned from what it
+        // was parsed into the first time (`FieldCache`), or parsed and kept.
+        let cache = &mut self.field_cache;
+        let r = self.decoder.decode(block, |f| match f.dynamic {
+            Some(n) => match cache.get(n) {
+                Some(parsed) => b.kept(parsed),
+                None if f.name.len() + f.value.len() <= KEEP_MAX => {
+                    if let Some(parsed) = b.field_to_keep(f.name, f.value) {
+                        cache.put(n, parsed);
+                    }
+                }
+                None => b.field(f.name, f.value, f.never_indexed),
+            },
+            None => b.field(f.name, f.value, f.never_indexed),
+        });
         self.field_values = b.take_buffer();
         match r {
             // RFC 9113 §4.3: a decoding error is a COMPRESSION_ERROR.
