@@ -759,6 +759,28 @@ pub(crate) fn request_fields_keeping_map(
     Ok((out, head.headers))
 }
 
+/// A field section to send, as it will be encoded: a list of fields, or a
+/// response head encoded straight from its own map (no list is made for
+/// the most common head of all).
+#[derive(Debug)]
+pub(crate) enum OutFields {
+    /// Fields in order (requests, trailers, promised requests).
+    List(Vec<OutField>),
+    /// A response head whose fields were checked (`check_response`).
+    Response(ResponseHead),
+}
+
+/// Checks a response head we send (RFC 9113 §8.2.2) and gives its size as
+/// RFC 9113 §6.5.2 counts it ([`field_section_size`]).
+pub(crate) fn check_response(head: &ResponseHead) -> Result<usize, Malformed> {
+    let mut size = ":status".len() + 3 + 32;
+    for (name, value) in &head.headers {
+        check_out(name, value)?;
+        size += name.as_str().len() + value.len() + 32;
+    }
+    Ok(size)
+}
+
 /// The fields of a response we send.
 pub fn response_fields(mut head: ResponseHead) -> Result<Vec<OutField>, Malformed> {
     let mut out = Vec::with_capacity(head.headers.len() + 1);

@@ -935,3 +935,55 @@ fn fields_sent_again_by_index_are_parsed_once() {
     assert_eq!(heads[0], heads[1]);
     assert_eq!(heads[1], heads[2]);
 }
+
+/// A response head is encoded straight from its map: its fields are still
+/// checked (RFC 9113 §8.2.2), every value of a repeated name goes out in
+/// order, and sensitive values are never indexed (RFC 7541 §7.1.3).
+#[test]
+fn response_heads_are_checked_and_sent_whole() {
+    let mut p = Peer::server_ready(cfg());
+    p.send_headers(1, GET, true);
+    p.events();
+    let mut head = ResponseHead::new(StatusCode::OK);
+    head.headers
+        .insert("connection", HeaderValue::from_static("keep-alive"));
+    assert!(matches!(
+        p.conn.send_response(sid(1), head, true),
+        Err(UserError::Malformed(_))
+    ));
+    p.expect_nothing();
+    let mut head = ResponseHead::new(StatusCode::NOT_FOUND);
+    head.headers
+        .append("set-cookie", HeaderValue::from_static("a=1"));
+    head.headers.insert("x-b", HeaderValue::from_static("2"));
+    head.headers
+        .append("set-cookie", HeaderValue::from_static("c=3"));
+    let mut secret = HeaderValue::from_static("s");
+    secret.set_sensitive(true);
+    head.headers.insert("x-secret", secret);
+    p.conn.send_response(sid(1), head, true).unwrap();
+    let f = p.frames();
+    let b = f[0].clone().headers_block();
+    let mut got = Vec::new();
+    p.dec
+        .decode(&b, |f| {
+            got.push((
+                String::from_utf8(f.name.to_vec()).unwrap(),
+                String::from_utf8(f.value.to_vec()).unwrap(),
+                f.never_indexed,
+            ))
+        })
+        .unwrap();
+    let want = [
+        (":status", "404", false),
+        ("set-cookie", "a=1", false),
+        ("set-cookie", "c=3", false),
+        ("x-b", "2", false),
+        ("x-secret", "s", true),
+    ];
+    let want: Vec<_> = want
+        .iter()
+        .map(|(n, v, s)| (n.to_string(), v.to_string(), *s))
+        .collect();
+    assert_eq!(got, want);
+}

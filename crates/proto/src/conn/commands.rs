@@ -12,7 +12,7 @@ use super::{
 use crate::error::ErrorCode;
 use crate::flow::MAX_WINDOW;
 use crate::frame::{Frame, GoAway, Ping, Settings, StreamId};
-use crate::headers::{self, OutField, RequestHead, ResponseHead};
+use crate::headers::{self, OutField, OutFields, RequestHead, ResponseHead};
 use crate::priority::Priority;
 use crate::stream::State;
 
@@ -37,8 +37,13 @@ impl Connection {
     /// SETTINGS_MAX_HEADER_LIST_SIZE would be refused; fail it here, before a
     /// stream is spent on it.
     pub(super) fn check_peer_header_list(&self, fields: &[OutField]) -> Result<(), UserError> {
+        self.check_peer_header_list_size(headers::field_section_size(fields))
+    }
+
+    /// As [`check_peer_header_list`](Self::check_peer_header_list), for a
+    /// section of `size` octets.
+    pub(super) fn check_peer_header_list_size(&self, size: usize) -> Result<(), UserError> {
         let limit = self.peer.max_header_list_size;
-        let size = headers::field_section_size(fields);
         if size > limit as usize {
             return Err(UserError::HeaderListTooLarge { size, limit });
         }
@@ -138,7 +143,7 @@ impl Connection {
             let prio = s.priority;
             self.out.push_back(Out::Headers {
                 id,
-                fields,
+                fields: OutFields::List(fields),
                 end_stream,
             });
             self.local_announced = Some(self.local_announced.map_or(id, |h| h.max(id)));
@@ -161,9 +166,9 @@ impl Connection {
         if head.status.is_informational() {
             return self.send_informational(id, head);
         }
-        let fields = headers::response_fields(head)?;
-        self.check_peer_header_list(&fields)?;
-        self.send_head(id, fields, end_stream, true)
+        let size = headers::check_response(&head)?;
+        self.check_peer_header_list_size(size)?;
+        self.send_head(id, OutFields::Response(head), end_stream, true)
     }
 
     /// (Server) sends an informational (1xx) response head (RFC 9113 §8.1).
@@ -181,15 +186,15 @@ impl Connection {
                 "not a valid 1xx status",
             )));
         }
-        let fields = headers::response_fields(head)?;
-        self.check_peer_header_list(&fields)?;
-        self.send_head(id, fields, false, false)
+        let size = headers::check_response(&head)?;
+        self.check_peer_header_list_size(size)?;
+        self.send_head(id, OutFields::Response(head), false, false)
     }
 
     pub(super) fn send_head(
         &mut self,
         id: StreamId,
-        fields: Vec<OutField>,
+        fields: OutFields,
         end_stream: bool,
         final_head: bool,
     ) -> Result<(), UserError> {

@@ -75,7 +75,7 @@ pub use self::upgrade::{UPGRADE_STREAM, UpgradeError};
 
 use crate::flow::{DEFAULT_WINDOW, MAX_WINDOW, RecvWindow, SendWindow};
 use crate::frame::{Frame, Parser, Settings, StreamId};
-use crate::headers::OutField;
+use crate::headers::{OutField, OutFields};
 use crate::limits::RateCounter;
 use crate::priority::Scheduler;
 use crate::stream::State;
@@ -98,7 +98,7 @@ enum Out {
     Frame(Frame),
     Headers {
         id: StreamId,
-        fields: Vec<OutField>,
+        fields: OutFields,
         end_stream: bool,
     },
     PushPromise {

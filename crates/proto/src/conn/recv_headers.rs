@@ -404,8 +404,7 @@ impl Connection {
         s.recv_phase = RecvPhase::Body;
         self.streams.insert(s);
         let head = ResponseHead::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-        let fields = headers::response_fields(head).unwrap_or_default();
-        let _ = self.send_head(id, fields, true, true);
+        let _ = self.send_head(id, headers::OutFields::Response(head), true, true);
         if self.streams.get(id).is_some() {
             self.send_rst(
                 id,

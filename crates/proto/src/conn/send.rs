@@ -93,7 +93,10 @@ impl Connection {
             } => {
                 let mut block = std::mem::take(&mut self.block_buf);
                 block.clear();
-                self.encode_fields(&fields, &mut block);
+                match &fields {
+                    headers::OutFields::List(list) => self.encode_fields(list, &mut block),
+                    headers::OutFields::Response(head) => self.encode_response(head, &mut block),
+                }
                 let mut h = Headers::new(id, Bytes::new());
                 h.set_end_stream(end_stream);
                 // RFC 9113 §4.2, §6.10: split at the peer's max frame size.
@@ -121,6 +124,20 @@ impl Connection {
     }
 
     /// HPACK-encodes `fields` (RFC 7541), appending to `block`.
+    /// A response head straight from its map: `:status`, then its fields.
+    fn encode_response(&mut self, head: &headers::ResponseHead, block: &mut Vec<u8>) {
+        let status = ropewalk_hpack::Header::new(b":status", head.status.as_str().as_bytes());
+        let fields = head.headers.iter().map(|(name, value)| {
+            if value.is_sensitive() {
+                ropewalk_hpack::Header::sensitive(name.as_str().as_bytes(), value.as_bytes())
+            } else {
+                ropewalk_hpack::Header::new(name.as_str().as_bytes(), value.as_bytes())
+            }
+        });
+        self.encoder
+            .encode(std::iter::once(status).chain(fields), block);
+    }
+
     fn encode_fields(&mut self, fields: &[headers::OutField], block: &mut Vec<u8>) {
         self.encoder.encode(
             fields.iter().map(|f| {
@@ -237,7 +254,7 @@ impl Connection {
                 self.write_out(
                     Out::Headers {
                         id,
-                        fields,
+                        fields: headers::OutFields::List(fields),
                         end_stream: true,
                     },
                     dst,
