@@ -103,6 +103,16 @@ impl http_body::Body for Frames {
     }
 }
 
+/// `resp` is the demo's echo of `body`, posted to `/echo?i={i}`.
+async fn assert_echoed(resp: Response<Incoming>, i: u32, body: &Bytes) {
+    assert_eq!(
+        resp.headers()["x-echo-path"],
+        format!("/echo?i={i}").as_str()
+    );
+    let got = client::collect(resp).await.unwrap();
+    assert!(got.body == *body, "request {i}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_requests_share_one_connection() {
     let server = spawn(demo(), false, Options::default()).await;
@@ -114,12 +124,7 @@ async fn two_hundred_concurrent_requests_share_one_connection() {
         tasks.push(tokio::spawn(async move {
             let body = pattern(1000 + i as usize, i as u8);
             let resp = client.post(&url, body.clone()).await.unwrap();
-            assert_eq!(
-                resp.headers()["x-echo-path"],
-                format!("/echo?i={i}").as_str()
-            );
-            let got = client::collect(resp).await.unwrap();
-            assert!(got.body == body, "request {i}");
+            assert_echoed(resp, i, &body).await;
         }));
     }
     for t in tasks {
@@ -155,12 +160,7 @@ async fn a_connection_of_ones_own_takes_many_requests() {
             let body = pattern(100 + i as usize, i as u8);
             let req = Request::post(uri).body(Full::new(body.clone())).unwrap();
             let resp = conn.request(req).await.unwrap();
-            assert_eq!(
-                resp.headers()["x-echo-path"],
-                format!("/echo?i={i}").as_str()
-            );
-            let got = client::collect(resp).await.unwrap();
-            assert!(got.body == body, "request {i}");
+            assert_echoed(resp, i, &body).await;
         }));
     }
     for t in tasks {

@@ -292,6 +292,29 @@ async fn bodies_that_look_small_arrive_whole() {
     }
 }
 
+/// The connection reads the clock for `Date` once per turn of its loop; an
+/// answer that comes after a long wait gets the time it comes, not that of
+/// the turn before the wait.
+#[tokio::test]
+async fn a_late_answer_gets_a_fresh_date() {
+    let s = demo(false).await;
+    let c = s.client().await;
+    let date = |p: &http::response::Parts| {
+        httpdate::parse_http_date(p.headers["date"].to_str().unwrap()).unwrap()
+    };
+    let slow = {
+        let mut c = c.clone();
+        let url = s.url("/slow?ms=2100");
+        tokio::spawn(async move { fetch(&mut c, get(&url)).await.0 })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (quick, _, _) = fetch(&mut c.clone(), get(&s.url("/hello"))).await;
+    let slow = slow.await.unwrap();
+    let waited = date(&slow).duration_since(date(&quick)).unwrap();
+    assert!(waited >= Duration::from_secs(1), "{waited:?}");
+    s.shutdown().await;
+}
+
 /// 100 concurrent streams on one connection, each with its own body.
 async fn concurrent_on(tls: bool) {
     let s = demo(tls).await;

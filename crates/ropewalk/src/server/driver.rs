@@ -509,6 +509,8 @@ impl Driver {
             tokio::select! {
                 biased;
                 cmd = cmd_rx.recv() => {
+                    // The wait may have been long: a fresh `Date`.
+                    self.date = None;
                     if let Some(cmd) = cmd {
                         self.on_cmd(cmd);
                         while let Ok(cmd) = cmd_rx.try_recv() {
