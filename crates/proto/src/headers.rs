@@ -5,11 +5,12 @@
 //! A block that breaks a rule is *malformed* (RFC 9113 §8.1.1): the stream is
 //! reset with PROTOCOL_ERROR; the connection survives.
 
-use crate::field_cache::Parsed;
 use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, HOST, TE};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+
+use crate::field_cache::Parsed;
 
 /// The `:protocol` pseudo-header of an extended CONNECT request (RFC 8441
 /// §4). Inserted into `http::Extensions` by [`RequestHead::into_parts`].

@@ -15,12 +15,12 @@ use crate::frame::{Frame, GoAway, Ping, Settings, StreamId};
 use crate::headers::{self, OutField, OutFields, RequestHead, ResponseHead};
 use crate::priority::Priority;
 use crate::stream::State;
+use crate::stream::store::{ClosedCause, Stream};
 
 /// The largest request header map (in fields) kept for its response.
 const RECYCLED_MAP_CAPACITY: usize = 32;
 /// At most this many request maps kept for responses.
 const RECYCLED_MAPS: usize = 256;
-use crate::stream::store::{ClosedCause, Stream};
 
 impl Connection {
     pub(super) fn check_open(&self) -> Result<(), UserError> {

@@ -123,8 +123,8 @@ impl Connection {
         Bytes::from(block)
     }
 
-    /// HPACK-encodes `fields` (RFC 7541), appending to `block`.
-    /// A response head straight from its map: `:status`, then its fields.
+    /// HPACK-encodes a response head (RFC 7541) straight from its map,
+    /// `:status` first, appending to `block`.
     fn encode_response(&mut self, head: &headers::ResponseHead, block: &mut Vec<u8>) {
         let status = ropewalk_hpack::Header::new(b":status", head.status.as_str().as_bytes());
         let fields = head.headers.iter().map(|(name, value)| {
@@ -138,6 +138,7 @@ impl Connection {
             .encode(std::iter::once(status).chain(fields), block);
     }
 
+    /// HPACK-encodes `fields` (RFC 7541), appending to `block`.
     fn encode_fields(&mut self, fields: &[headers::OutField], block: &mut Vec<u8>) {
         self.encoder.encode(
             fields.iter().map(|f| {
