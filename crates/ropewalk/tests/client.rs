@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{pattern, spawn};
+use common::{eventually, pattern, spawn};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use ropewalk::client::{self, Client, Error, InformationalResponses, Pushes};
@@ -178,15 +178,12 @@ async fn a_connection_of_ones_own_takes_many_requests() {
     // pool's stays (no idle timeout).
     assert!(!conn.is_closed());
     drop(conn);
-    let mut waited = 0;
-    while server.stats.connections_active() > 1 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        waited += 1;
-        assert!(
-            waited < 150,
-            "connection still open after its last clone was dropped"
-        );
-    }
+    assert!(
+        eventually(Duration::from_secs(3), || server.stats.connections_active()
+            <= 1)
+        .await,
+        "connection still open after its last clone was dropped"
+    );
     assert_eq!(server.stats.goaways_received(), 1);
     assert!(client.connection("ftp://example.com/").await.is_err());
     server.shutdown().await;
@@ -206,12 +203,10 @@ async fn a_connection_of_ones_own_is_not_replaced() {
     };
     assert_eq!(conn.request(req()).await.unwrap().status(), 200);
     server.shutdown().await;
-    let mut waited = 0;
-    while !conn.is_closed() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        waited += 1;
-        assert!(waited < 150, "GOAWAY not seen");
-    }
+    assert!(
+        eventually(Duration::from_secs(3), || conn.is_closed()).await,
+        "GOAWAY not seen"
+    );
     assert!(conn.request(req()).await.is_err());
     assert_eq!(client.connections_opened(), 1);
 }
@@ -829,15 +824,12 @@ async fn dropping_the_client_closes_its_connections_with_goaway() {
     let got = client::collect(resp).await.unwrap();
     assert_eq!(got.body.len(), 100_000);
     // Then the client says goodbye (RFC 9113 §6.8) and the connection ends.
-    let mut waited = 0;
-    while server.stats.connections_active() > 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        waited += 1;
-        assert!(
-            waited < 150,
-            "connection still open after the client was dropped"
-        );
-    }
+    assert!(
+        eventually(Duration::from_secs(3), || server.stats.connections_active()
+            == 0)
+        .await,
+        "connection still open after the client was dropped"
+    );
     assert_eq!(server.stats.goaways_received(), 1);
     server.shutdown().await;
 }
@@ -853,12 +845,12 @@ async fn idle_connections_are_closed() {
         .await
         .unwrap();
     assert_eq!(server.stats.connections_active(), 1);
-    let mut waited = 0;
-    while server.stats.connections_active() > 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        waited += 1;
-        assert!(waited < 250, "idle connection not closed");
-    }
+    assert!(
+        eventually(Duration::from_secs(5), || server.stats.connections_active()
+            == 0)
+        .await,
+        "idle connection not closed"
+    );
     assert_eq!(server.stats.goaways_received(), 1);
     // The next request opens a new connection.
     client::collect(client.get(&server.url("/hello")).await.unwrap())

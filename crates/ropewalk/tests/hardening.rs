@@ -8,7 +8,7 @@ mod common;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
@@ -167,18 +167,6 @@ fn zero_window() -> Settings {
     s
 }
 
-/// Polls `f` until it holds or `limit` passes.
-async fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    f()
-}
-
 /// Opens `n` endless downloads on a peer whose windows are shut.
 async fn stalled_peer(addr: std::net::SocketAddr, n: u32) -> RawPeer {
     let mut p = RawPeer::connect(addr, zero_window()).await;
@@ -218,7 +206,7 @@ async fn zero_window_peer_holds_at_most_the_connection_budget() {
     let stats = s.stats.clone();
     // The handlers fill what they may...
     assert!(
-        eventually(Duration::from_secs(5), || buffered(&stats) >= cap / 2).await,
+        common::eventually(Duration::from_secs(5), || buffered(&stats) >= cap / 2).await,
         "handlers never filled the budget: {}",
         buffered(&stats)
     );
@@ -251,7 +239,7 @@ async fn stalled_connections_share_the_server_budget() {
     }
     let stats = s.stats.clone();
     assert!(
-        eventually(Duration::from_secs(5), || buffered(&stats) >= total / 2).await,
+        common::eventually(Duration::from_secs(5), || buffered(&stats) >= total / 2).await,
         "budget never filled: {}",
         buffered(&stats)
     );
@@ -300,7 +288,7 @@ async fn stalled_connections_share_the_server_budget() {
     drop(peers);
     drop(c);
     assert!(
-        eventually(Duration::from_secs(5), || buffered(&stats) == 0).await,
+        common::eventually(Duration::from_secs(5), || buffered(&stats) == 0).await,
         "budget not returned: {}",
         buffered(&stats)
     );

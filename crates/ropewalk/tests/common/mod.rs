@@ -176,3 +176,15 @@ pub fn pattern(len: usize, seed: u8) -> Bytes {
         .collect::<Vec<u8>>()
         .into()
 }
+
+/// Polls `f` every 20 ms until it holds or `limit` passes; whether it held.
+pub async fn eventually(limit: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    f()
+}
