@@ -10,12 +10,15 @@
 //! first: its channel's receiver spins and yields between messages, which
 //! with one line per request kept a core busy under load.)
 //!
-//! Memory is fixed: two buffers of [`CAPACITY`] octets, written over once
-//! at start so that they are resident from the first line, and swapped
-//! between the loggers and the writer, never grown or shrunk. (Buffers
-//! that grew with bursts and shrank after them left the allocator holding
-//! the largest burst seen so far: the server's memory crept up under load
-//! each time the writer thread was scheduled late.) If stderr does not
+//! Memory is fixed: two buffers of [`CAPACITY`] octets, swapped between the
+//! loggers and the writer, never grown or shrunk. (Buffers that grew with
+//! bursts and shrank after them left the allocator holding the largest
+//! burst seen so far: the server's memory crept up under load each time the
+//! writer thread was scheduled late.) With the access log on, they are
+//! written over once at start, so that they are resident from the first
+//! line and the server's memory does not grow as bursts reach further into
+//! them. Without it, lines are few: the buffers' pages come into memory
+//! only as lines reach them, and most never do (1 MiB less). If stderr does not
 //! keep up and a buffer is full, further lines are dropped and counted,
 //! and the count is written once stderr moves again.
 
@@ -49,25 +52,31 @@ struct Pending {
 struct Shared {
     pending: Mutex<Pending>,
     wake: Condvar,
+    /// The buffers' pages are made resident at start (see the module docs).
+    prefault: bool,
 }
 
 impl Shared {
-    fn new() -> Shared {
+    fn new(prefault: bool) -> Shared {
         Shared {
             pending: Mutex::new(Pending {
-                buf: resident(CAPACITY),
+                buf: buffer(CAPACITY, prefault),
                 dropped: 0,
                 closing: false,
             }),
             wake: Condvar::new(),
+            prefault,
         }
     }
 }
 
-/// An empty buffer of `n` octets' capacity whose pages are already in
-/// memory (written once), so that using it later does not grow the
-/// process.
-fn resident(n: usize) -> Vec<u8> {
+/// An empty buffer of `n` octets' capacity. With `prefault`, its pages are
+/// in memory already (written once), so that using it later does not grow
+/// the process.
+fn buffer(n: usize, prefault: bool) -> Vec<u8> {
+    if !prefault {
+        return Vec::with_capacity(n);
+    }
     let mut v = vec![0xa5_u8; n];
     v.clear();
     v
@@ -163,7 +172,7 @@ impl Drop for Guard {
 }
 
 fn writer_thread(shared: Arc<Shared>, mut out: impl Write) {
-    let mut batch = resident(CAPACITY);
+    let mut batch = buffer(CAPACITY, shared.prefault);
     loop {
         let mut p = shared
             .pending
@@ -228,7 +237,7 @@ fn filter(env: Option<&str>, default: &str, no_access: bool) -> Targets {
 /// access log (target `ropewalk::access`) off whatever the filter says.
 /// Keep the guard until the process ends.
 pub fn init(default: &str, no_access: bool) -> Guard {
-    let shared = Arc::new(Shared::new());
+    let shared = Arc::new(Shared::new(!no_access));
     let ansi = std::io::stderr().is_terminal();
     let thread = {
         let shared = shared.clone();
@@ -275,7 +284,7 @@ mod tests {
 
     #[test]
     fn lines_arrive_in_order_soon_and_all_on_close() {
-        let shared = Arc::new(Shared::new());
+        let shared = Arc::new(Shared::new(true));
         let sink = Sink::default();
         let t = {
             let (shared, sink) = (shared.clone(), sink.clone());
@@ -308,20 +317,23 @@ mod tests {
 
     #[test]
     fn a_stuck_stderr_holds_at_most_capacity_then_counts_drops() {
-        let shared = Arc::new(Shared::new());
-        let big = "x".repeat(CAPACITY / 4);
-        for _ in 0..10 {
-            line(&shared, &big);
+        // Buffers made resident at start or not, the bound is the same.
+        for prefault in [true, false] {
+            let shared = Arc::new(Shared::new(prefault));
+            let big = "x".repeat(CAPACITY / 4);
+            for _ in 0..10 {
+                line(&shared, &big);
+            }
+            let p = shared.pending.lock().unwrap();
+            assert_eq!(p.buf.len(), CAPACITY);
+            assert_eq!(p.buf.capacity(), CAPACITY, "the buffer never grows");
+            assert_eq!(p.dropped, 6);
         }
-        let p = shared.pending.lock().unwrap();
-        assert_eq!(p.buf.len(), CAPACITY);
-        assert_eq!(p.buf.capacity(), CAPACITY, "the buffer never grows");
-        assert_eq!(p.dropped, 6);
     }
 
     #[test]
     fn a_burst_is_written_whole_and_the_buffers_keep_their_size() {
-        let shared = Arc::new(Shared::new());
+        let shared = Arc::new(Shared::new(true));
         let sink = Sink::default();
         let t = {
             let (shared, sink) = (shared.clone(), sink.clone());
