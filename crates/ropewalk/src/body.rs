@@ -12,13 +12,13 @@ use http_body::{Body, Frame, SizeHint};
 use ropewalk_proto::frame::StreamId;
 use tokio::sync::mpsc;
 
-use crate::server::driver::Cmd;
+use crate::server::driver::{Cmd, CmdTx};
 
 /// Where an [`Incoming`] body gives back flow-control capacity: the
 /// connection task that owns the stream (server or client).
 #[derive(Debug, Clone)]
 pub(crate) enum Releaser {
-    Server(mpsc::UnboundedSender<Cmd>),
+    Server(CmdTx),
     Client(mpsc::UnboundedSender<crate::client::conn::Cmd>),
     /// (Client) a body whose stream has ended: only the connection's
     /// window is left to give back, and that is added up in `Shared`, one
@@ -34,7 +34,7 @@ impl Releaser {
         // A closed channel means the connection is gone: nothing to release.
         match self {
             Releaser::Server(tx) => {
-                let _ = tx.send(Cmd::Release(id, n));
+                let _ = tx.send(Box::new(Cmd::Release(id, n)));
             }
             Releaser::Client(tx) => {
                 let _ = tx.send(crate::client::conn::Cmd::Release(id, n));
@@ -48,8 +48,8 @@ impl Releaser {
     }
 }
 
-impl From<mpsc::UnboundedSender<Cmd>> for Releaser {
-    fn from(tx: mpsc::UnboundedSender<Cmd>) -> Releaser {
+impl From<CmdTx> for Releaser {
+    fn from(tx: CmdTx) -> Releaser {
         Releaser::Server(tx)
     }
 }

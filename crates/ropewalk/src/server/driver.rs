@@ -89,6 +89,16 @@ pub(crate) enum Cmd {
     ),
 }
 
+/// A connection's command channel. It carries boxed commands: tokio's
+/// channel allocates room for 32 of what it carries at a time, which for a
+/// 144-byte [`Cmd`] is 4.6 KiB per connection, while most commands never
+/// take the channel (handlers polled on the connection's task answer
+/// through [`inline`]). Only those of handlers on their own tasks, and
+/// request bodies giving back credit, pay for a box.
+pub(crate) type CmdTx = mpsc::UnboundedSender<Box<Cmd>>;
+/// The receiving end of a [`CmdTx`].
+pub(crate) type CmdRx = mpsc::UnboundedReceiver<Box<Cmd>>;
+
 /// Shutdown state broadcast to connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -218,7 +228,7 @@ pub(crate) struct Driver {
     conn: Connection,
     /// Keyed hashing: the peer chooses its stream ids.
     streams: HashMap<StreamId, StreamCtx, IdHashing>,
-    cmd_tx: mpsc::UnboundedSender<Cmd>,
+    cmd_tx: CmdTx,
     /// What handlers send with (see `inline`).
     sink: CmdSink,
     /// Commands of handlers polled on this task (see `inline`).
@@ -326,7 +336,7 @@ impl Driver {
         stats: Arc<Stats>,
         peer: Option<SocketAddr>,
         secure: bool,
-        cmd_tx: mpsc::UnboundedSender<Cmd>,
+        cmd_tx: CmdTx,
     ) -> Driver {
         let stats_for_budget = stats.clone();
         Driver {
@@ -366,7 +376,7 @@ impl Driver {
         mut self,
         io: IO,
         start: Start,
-        mut cmd_rx: mpsc::UnboundedReceiver<Cmd>,
+        mut cmd_rx: CmdRx,
         mut phase: watch::Receiver<Phase>,
     ) where
         IO: AsyncRead + AsyncWrite + Send + Unpin,
@@ -430,7 +440,7 @@ impl Driver {
             {
                 let mut quiet = std::task::Context::from_waker(std::task::Waker::noop());
                 while let std::task::Poll::Ready(Some(cmd)) = cmd_rx.poll_recv(&mut quiet) {
-                    self.on_cmd(cmd);
+                    self.on_cmd(*cmd);
                 }
             }
             // New requests' handlers (not those reset in the same read),
@@ -440,7 +450,7 @@ impl Driver {
             self.start_handlers();
             // Handler tasks' commands that arrived meanwhile.
             while let Ok(cmd) = cmd_rx.try_recv() {
-                self.on_cmd(cmd);
+                self.on_cmd(*cmd);
             }
             self.fill_output();
             self.start_handlers();
@@ -512,9 +522,9 @@ impl Driver {
                     // The wait may have been long: a fresh `Date`.
                     self.date = None;
                     if let Some(cmd) = cmd {
-                        self.on_cmd(cmd);
+                        self.on_cmd(*cmd);
                         while let Ok(cmd) = cmd_rx.try_recv() {
-                            self.on_cmd(cmd);
+                            self.on_cmd(*cmd);
                         }
                     }
                 }

@@ -13,9 +13,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::mpsc;
-
-use super::driver::Cmd;
+use super::driver::{Cmd, CmdTx};
 
 thread_local! {
     /// The connection whose handler this thread is polling, and its buffer.
@@ -36,11 +34,11 @@ pub(crate) struct Gone;
 #[derive(Clone, Debug)]
 pub(crate) struct CmdSink {
     conn: u64,
-    tx: mpsc::UnboundedSender<Cmd>,
+    tx: CmdTx,
 }
 
 impl CmdSink {
-    pub(crate) fn new(conn: u64, tx: mpsc::UnboundedSender<Cmd>) -> CmdSink {
+    pub(crate) fn new(conn: u64, tx: CmdTx) -> CmdSink {
         CmdSink { conn, tx }
     }
 
@@ -61,7 +59,7 @@ impl CmdSink {
         });
         match cmd {
             None => Ok(()),
-            Some(cmd) => self.tx.send(cmd).map_err(|_| Gone),
+            Some(cmd) => self.tx.send(Box::new(cmd)).map_err(|_| Gone),
         }
     }
 
@@ -99,6 +97,7 @@ pub(crate) fn collect<R>(conn: u64, buf: &mut Vec<Cmd>, poll: impl FnOnce() -> R
 mod tests {
     use super::*;
     use ropewalk_proto::frame::StreamId;
+    use tokio::sync::mpsc;
 
     fn id(n: u32) -> StreamId {
         StreamId::new(n)
@@ -129,10 +128,10 @@ mod tests {
         });
         assert_eq!(ids(&buf), [1, 5]);
         assert!(rx_a.try_recv().is_err());
-        assert_eq!(ids(&[rx_b.try_recv().unwrap()]), [3]);
+        assert_eq!(ids(&[*rx_b.try_recv().unwrap()]), [3]);
         // Outside `collect`: the channel.
         sink_a.send(Cmd::Done(id(7))).unwrap();
-        assert_eq!(ids(&[rx_a.try_recv().unwrap()]), [7]);
+        assert_eq!(ids(&[*rx_a.try_recv().unwrap()]), [7]);
         assert_eq!(buf.len(), 2);
     }
 
