@@ -732,6 +732,13 @@ def main() -> int:
         if s in servers or s == "hyper-client":
             log(f"h2bench: {s}: not available ({why})")
 
+    layout = ""
+    if "ropewalk" in servers and "ropewalk" not in unavailable:
+        # Whether the binary is laid out from a current hot-symbol list
+        # (bench/layout.py; it shows in the server's resident size).
+        layout = subprocess.run([sys.executable, str(BENCH / "layout.py"), "--check", "--binary", str(bins["ropewalk"])],
+                                capture_output=True, text=True).stdout.strip()
+        log(f"h2bench: {layout}")
     docroot = write_content()
     cert, key = make_cert()
     env = Env(args, docroot, cert, key, bins)
@@ -740,7 +747,7 @@ def main() -> int:
             "pin": {"client": sorted(PIN_CLIENT), "server": sorted(PIN_SERVER)} if args.pin else None,
             "loadavg_start": os.getloadavg(),
             "host": platform.node(), "cpus": os.cpu_count(), "kernel": platform.release(),
-            "versions": tool_versions(), "unavailable": unavailable}
+            "versions": tool_versions(), "layout": layout, "unavailable": unavailable}
 
     all_runs: list[Run] = []
     rows: list[dict] = []

@@ -53,5 +53,8 @@ ROPEWALK_BIN="$target_dir/debug/ropewalk" bash interop/client/run.sh
 step "interop: the attack suite (all ten attacks, 3 s each, --assert) and a 120 s h2load soak"
 DURATION=3s bash interop/attacks/run.sh
 SOAK=120s bash interop/soak/run.sh
+# The release binary the two used: is its hot-symbol list (bench/layout.py)
+# current? Informational: a stale list costs resident memory, not behaviour.
+python3 bench/layout.py --check
 
 printf '\nall checks passed in %ss\n' "$(( $(date +%s) - t0 ))"
