@@ -2,7 +2,7 @@
 """Writes crates/cli/layout/hot-symbols.txt, the order in which the linker
 lays out the `ropewalk` binary's hot code and read-only data.
 
-    python3 bench/layout.py            # build, profile, write the list (about 3 minutes)
+    python3 bench/layout.py            # build, profile, write the list (a minute after the build)
     python3 bench/layout.py --check    # how much of the list the release binary still has
 
 Why: the kernel maps a binary's file pages 64 KiB at a time around each first
