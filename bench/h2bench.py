@@ -223,12 +223,15 @@ class Running:
                 pass
         return ticks / CLK_TCK, ns
 
-    def rss_kib(self) -> int:
+    def rss_kib(self, field: str = "VmRSS") -> int:
+        """`field` of /proc/PID/status (KiB) summed over the server's
+        processes: VmRSS, or RssAnon (its heap and stacks, without the
+        mapped pages of its binary and libraries)."""
         total = 0
         for p in self.pids():
             try:
                 for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field + ":"):
                         total += int(line.split()[1])
             except OSError:
                 continue
@@ -394,6 +397,7 @@ class Run:
     cpu_s_per_100k: float = 0.0
     cpu_s_per_gb: float = 0.0
     rss_kib: int = 0
+    anon_kib: int = 0
     cipher: str = ""
 
 
@@ -414,6 +418,7 @@ def measure(env: Env, server: str, shape: Shape, run_no: int, scale: float, time
         rc, out = h2load(url, n, shape.c, shape.m, timeout)
         cpu1 = srv.cpu_seconds()
         r.rss_kib = srv.rss_kib()
+        r.anon_kib = srv.rss_kib("RssAnon")
         alive = srv.proc.poll() is None
         (WORK / "logs" / f"h2load-{server}-{tag}.txt").write_text(out)
         p = parse_h2load(out)
@@ -482,6 +487,7 @@ def summarize(runs: list[Run], servers: list[str], shapes: list[Shape], unavaila
                 "cpu_s_per_100k": median([r.cpu_s_per_100k for r in good]),
                 "cpu_s_per_gb": median([r.cpu_s_per_gb for r in good]) if sh.big else None,
                 "rss_mib": (lambda v: None if v is None else round(v / 1024, 1))(median([r.rss_kib for r in good])),
+                "anon_mib": (lambda v: None if v is None else round(v / 1024, 1))(median([r.anon_kib for r in good])),
                 "flags": "",
             }
             if s in unavailable:
