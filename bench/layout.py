@@ -27,6 +27,7 @@ standard library only.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -51,7 +52,6 @@ def log(msg: str) -> None:
 def target_dir() -> Path:
     out = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
                          cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    import json
     return Path(json.loads(out)["target_directory"])
 
 
@@ -109,7 +109,9 @@ def profile(binary: Path, work: Path) -> list[Path]:
         wait_up(f"http://127.0.0.1:{plain}/hello", server)
         dump()
         for base in (f"http://127.0.0.1:{plain}", f"https://127.0.0.1:{tls}"):
-            for shape in h2bench.SHAPES:
+            # Each shape once per transport (the -tls shapes are the same
+            # shapes over TLS).
+            for shape in (s for s in h2bench.SHAPES if not s.tls):
                 path = f"/big?size={h2bench.BIG}" if shape.big else "/hello"
                 n = max(shape.c * shape.m * 2, 16 if shape.big else 400)
                 r = subprocess.run(["h2load", "-t", "1", "-n", str(n), "-c", str(shape.c), "-m", str(shape.m),
