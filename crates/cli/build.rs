@@ -47,7 +47,8 @@ fn main() {
 }
 
 /// The target links with rustc's own LLD, as `x86_64-unknown-linux-gnu`
-/// does by default from Rust 1.90, and nobody chose another linker.
+/// does by default from Rust 1.90 (when the compiler ships it), and nobody
+/// chose another linker.
 fn linker_is_default_lld() -> bool {
     if env::var("TARGET").as_deref() != Ok("x86_64-unknown-linux-gnu") {
         return false;
@@ -63,7 +64,7 @@ fn linker_is_default_lld() -> bool {
         return false;
     }
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let Ok(out) = Command::new(rustc).arg("-V").output() else {
+    let Ok(out) = Command::new(&rustc).arg("-V").output() else {
         return false;
     };
     // "rustc 1.95.0 (59807616e 2026-04-14)"
@@ -73,7 +74,18 @@ fn linker_is_default_lld() -> bool {
         .nth(1)
         .and_then(|v| v.split('.').nth(1))
         .and_then(|m| m.parse::<u32>().ok());
-    minor.is_some_and(|m| m >= 90)
+    if !minor.is_some_and(|m| m >= 90) {
+        return false;
+    }
+    // Some distributions' compilers ship without their own LLD (and link
+    // with the system's linker): then it is not in the sysroot.
+    let Ok(out) = Command::new(&rustc).args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&out.stdout);
+    Path::new(sysroot.trim())
+        .join("lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld/ld.lld")
+        .exists()
 }
 
 /// The build machine's glibc (the one the binary is linked against when
