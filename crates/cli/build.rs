@@ -74,7 +74,7 @@ fn linker_is_default_lld() -> bool {
         .nth(1)
         .and_then(|v| v.split('.').nth(1))
         .and_then(|m| m.parse::<u32>().ok());
-    if !minor.is_some_and(|m| m >= 90) {
+    if minor.is_none_or(|m| m < 90) {
         return false;
     }
     // Some distributions' compilers ship without their own LLD (and link
