@@ -12,7 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 use ropewalk_proto::frame::StreamId;
 use tokio::sync::mpsc;
 
-use crate::server::driver::{Cmd, CmdTx};
+use crate::server::driver::{CmdTx, ToDriver};
 
 /// Where an [`Incoming`] body gives back flow-control capacity: the
 /// connection task that owns the stream (server or client).
@@ -34,7 +34,7 @@ impl Releaser {
         // A closed channel means the connection is gone: nothing to release.
         match self {
             Releaser::Server(tx) => {
-                let _ = tx.send(Box::new(Cmd::Release(id, n)));
+                let _ = tx.send(ToDriver::Release(id, n));
             }
             Releaser::Client(tx) => {
                 let _ = tx.send(crate::client::conn::Cmd::Release(id, n));

@@ -89,15 +89,33 @@ pub(crate) enum Cmd {
     ),
 }
 
-/// A connection's command channel. It carries boxed commands: tokio's
-/// channel allocates room for 32 of what it carries at a time, which for a
-/// 144-byte [`Cmd`] is 4.6 KiB per connection, while most commands never
-/// take the channel (handlers polled on the connection's task answer
-/// through [`inline`]). Only those of handlers on their own tasks, and
-/// request bodies giving back credit, pay for a box.
-pub(crate) type CmdTx = mpsc::UnboundedSender<Box<Cmd>>;
+/// What a connection's command channel carries. tokio's channel allocates
+/// room for 32 of these at a time: with the 144-byte [`Cmd`] itself that
+/// was 4.6 KiB per connection, though most commands never take the channel
+/// (handlers polled on the connection's task answer through [`inline`]).
+/// So commands go boxed (those of handlers on their own tasks), except the
+/// credit a request body gives back as it is read, which goes as it is:
+/// one per DATA chunk read, it pays for no allocation.
+#[derive(Debug)]
+pub(crate) enum ToDriver {
+    /// [`Cmd::Release`].
+    Release(StreamId, usize),
+    Cmd(Box<Cmd>),
+}
+
+impl ToDriver {
+    pub(crate) fn into_cmd(self) -> Cmd {
+        match self {
+            ToDriver::Release(id, n) => Cmd::Release(id, n),
+            ToDriver::Cmd(cmd) => *cmd,
+        }
+    }
+}
+
+/// A connection's command channel (see [`ToDriver`]).
+pub(crate) type CmdTx = mpsc::UnboundedSender<ToDriver>;
 /// The receiving end of a [`CmdTx`].
-pub(crate) type CmdRx = mpsc::UnboundedReceiver<Box<Cmd>>;
+pub(crate) type CmdRx = mpsc::UnboundedReceiver<ToDriver>;
 
 /// Shutdown state broadcast to connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -440,7 +458,7 @@ impl Driver {
             {
                 let mut quiet = std::task::Context::from_waker(std::task::Waker::noop());
                 while let std::task::Poll::Ready(Some(cmd)) = cmd_rx.poll_recv(&mut quiet) {
-                    self.on_cmd(*cmd);
+                    self.on_cmd(cmd.into_cmd());
                 }
             }
             // New requests' handlers (not those reset in the same read),
@@ -450,7 +468,7 @@ impl Driver {
             self.start_handlers();
             // Handler tasks' commands that arrived meanwhile.
             while let Ok(cmd) = cmd_rx.try_recv() {
-                self.on_cmd(*cmd);
+                self.on_cmd(cmd.into_cmd());
             }
             self.fill_output();
             self.start_handlers();
@@ -522,9 +540,9 @@ impl Driver {
                     // The wait may have been long: a fresh `Date`.
                     self.date = None;
                     if let Some(cmd) = cmd {
-                        self.on_cmd(*cmd);
+                        self.on_cmd(cmd.into_cmd());
                         while let Ok(cmd) = cmd_rx.try_recv() {
-                            self.on_cmd(*cmd);
+                            self.on_cmd(cmd.into_cmd());
                         }
                     }
                 }

@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::driver::{Cmd, CmdTx};
+use super::driver::{Cmd, CmdTx, ToDriver};
 
 thread_local! {
     /// The connection whose handler this thread is polling, and its buffer.
@@ -59,7 +59,7 @@ impl CmdSink {
         });
         match cmd {
             None => Ok(()),
-            Some(cmd) => self.tx.send(Box::new(cmd)).map_err(|_| Gone),
+            Some(cmd) => self.tx.send(ToDriver::Cmd(Box::new(cmd))).map_err(|_| Gone),
         }
     }
 
@@ -128,10 +128,10 @@ mod tests {
         });
         assert_eq!(ids(&buf), [1, 5]);
         assert!(rx_a.try_recv().is_err());
-        assert_eq!(ids(&[*rx_b.try_recv().unwrap()]), [3]);
+        assert_eq!(ids(&[rx_b.try_recv().unwrap().into_cmd()]), [3]);
         // Outside `collect`: the channel.
         sink_a.send(Cmd::Done(id(7))).unwrap();
-        assert_eq!(ids(&[*rx_a.try_recv().unwrap()]), [7]);
+        assert_eq!(ids(&[rx_a.try_recv().unwrap().into_cmd()]), [7]);
         assert_eq!(buf.len(), 2);
     }
 
