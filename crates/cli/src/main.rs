@@ -13,6 +13,7 @@ use tokio::sync::watch;
 mod access_format;
 mod get;
 mod logging;
+mod shards;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -84,9 +85,16 @@ struct ServeArgs {
     /// Serve this directory under /files/.
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
-    /// Worker threads (default: one per core).
+    /// Threads serving connections (default: one per core). Each runs its
+    /// own event loop and accepts connections from the shared listeners:
+    /// a connection, its streams and its handlers stay on one thread.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// One tokio multi-thread runtime whose worker threads steal tasks
+    /// from each other, instead of one event loop per thread: better when
+    /// handlers do long CPU work; slower for many short requests.
+    #[arg(long)]
+    work_stealing: bool,
     /// Maximum simultaneous connections.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
@@ -127,11 +135,18 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Get(args) => get::run(args),
         Command::Serve(args) => {
-            let mut rt = tokio::runtime::Builder::new_multi_thread();
+            // The main thread's runtime sets up and serves as the first of
+            // the threads (or hosts the work-stealing workers).
+            let mut rt = if args.work_stealing {
+                let mut rt = tokio::runtime::Builder::new_multi_thread();
+                if let Some(n) = args.workers {
+                    rt.worker_threads(n.max(1));
+                }
+                rt
+            } else {
+                tokio::runtime::Builder::new_current_thread()
+            };
             rt.enable_all();
-            if let Some(n) = args.workers {
-                rt.worker_threads(n.max(1));
-            }
             let rt = match rt.build() {
                 Ok(rt) => rt,
                 Err(e) => {
@@ -173,7 +188,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::new(router).with_options(opts);
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = Vec::new();
+    let mut listeners = Vec::new();
 
     if let Some(addr) = args.tls.0 {
         let ck = match (&args.cert, &args.key) {
@@ -202,12 +217,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         );
         println!("  key:         {}", ck.key_path.display());
         println!("  SHA-256:     {}", ck.fingerprint());
-        tasks.push(spawn_listener(
-            server.clone(),
-            listener,
-            Some(cfg),
-            stop_rx.clone(),
-        ));
+        listeners.push((listener, Some(cfg)));
     }
     if let Some(addr) = args.plain.0 {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -218,16 +228,31 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             "serving http://{} (cleartext h2c: prior knowledge or HTTP/1.1 Upgrade)",
             show(local)
         );
-        tasks.push(spawn_listener(
-            server.clone(),
-            listener,
-            None,
-            stop_rx.clone(),
-        ));
+        listeners.push((listener, None));
     }
     if let Some(root) = &args.root {
         println!("  static files from {} under /files/", root.display());
     }
+    // Started before saying so: the threads' runtimes fail here, if at all.
+    let tasks = if args.work_stealing {
+        listeners
+            .into_iter()
+            .map(|(l, tls)| {
+                spawn_listener(
+                    server.clone(),
+                    l,
+                    tls,
+                    stop_rx.clone(),
+                    tracing::Span::none(),
+                )
+            })
+            .collect()
+    } else {
+        let threads = args.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        });
+        shards::start(&server, listeners, threads.max(1), &stop_rx)?
+    };
     println!("press Ctrl-C to stop (twice to stop at once)");
 
     tokio::spawn(async move {
@@ -259,14 +284,16 @@ fn spawn_listener(
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls_config::ServerConfig>>,
     mut stop: watch::Receiver<bool>,
+    span: tracing::Span,
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
-    tokio::spawn(async move {
+    let serve = async move {
         server
             .serve(listener, tls, async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await
-    })
+    };
+    tokio::spawn(tracing::Instrument::instrument(serve, span))
 }
 
 /// `rustls::ServerConfig`, re-exported through the library.

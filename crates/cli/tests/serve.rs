@@ -207,3 +207,55 @@ fn access_log_has_a_line_per_request_unless_turned_off() {
     assert!(!off.contains("ropewalk::access"), "{off:?}");
     assert!(!off.contains("/hello"), "{off:?}");
 }
+
+/// By default every thread (`--workers`) runs its own event loop on the
+/// shared listeners: each says it listens, requests made at once are all
+/// answered, and SIGTERM lets a request in flight finish on every thread.
+#[test]
+fn every_thread_serves_and_drains_on_sigterm() {
+    let dir = temp("threads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("stderr.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ropewalk"));
+    cmd.env_remove("RUST_LOG")
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut s = start_with(cmd, &dir, "none", &["--workers", "3", "--no-access-log"]);
+    let base = format!("http://127.0.0.1:{}", s.port("http"));
+    let get = |path: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ropewalk"))
+            .args(["get", &format!("{base}{path}")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let many: Vec<Child> = (0..12).map(|_| get("/hello")).collect();
+    for c in many {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(out.stdout, b"Hello, world!");
+    }
+    // In flight when SIGTERM comes: answered before the server exits.
+    let slow = get("/slow?ms=700");
+    std::thread::sleep(Duration::from_millis(250));
+    let status = s.terminate();
+    assert!(status.success(), "{status:?}");
+    let out = slow.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = std::fs::read_to_string(&log).unwrap();
+    for n in 0..3 {
+        let tag = format!("thread{{n={n}}}");
+        let says = |what: &str| err.lines().any(|l| l.contains(&tag) && l.contains(what));
+        assert!(says("listening"), "{tag} not listening: {err}");
+        assert!(says("draining"), "{tag} did not drain: {err}");
+    }
+    assert!(!err.contains("thread{n=3}"), "{err}");
+}
+
+/// `--work-stealing`: one multi-thread runtime, no per-thread loops.
+#[test]
+fn work_stealing_runtime_serves_too() {
+    let out = stderr_after_one_request("stealing", &["--work-stealing", "--workers", "2"]);
+    assert!(out.contains("listening"), "{out}");
+    assert!(!out.contains("thread{"), "{out}");
+}

@@ -74,6 +74,69 @@ async fn connection_limit_holds_extra_connections() {
     s.shutdown().await;
 }
 
+/// The limit counts the connections of every listener (and of every
+/// runtime) a server and its clones serve: a connection on a second
+/// listener waits while the first listener's connection holds the one slot.
+#[tokio::test]
+async fn connection_limit_spans_listeners() {
+    let server = ropewalk::server::Server::new(ropewalk::demo::router(None).unwrap()).with_options(
+        Options {
+            max_connections: 1,
+            ..Options::default()
+        },
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut addrs = Vec::new();
+    let mut serving = Vec::new();
+    for _ in 0..2 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addrs.push(l.local_addr().unwrap());
+        let (server, mut stopped) = (server.clone(), stopped.clone());
+        serving.push(tokio::spawn(async move {
+            server
+                .serve(l, None, async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        }));
+    }
+    let h2 = |addr| async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (c, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tcp),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(conn);
+        c
+    };
+    let url = |addr: std::net::SocketAddr| format!("http://localhost:{}/hello", addr.port());
+    let mut a = h2(addrs[0]).await;
+    let (p, _, _) = fetch(&mut a, get(&url(addrs[0]))).await;
+    assert_eq!(p.status, 200);
+    let second = tokio::spawn(async move {
+        let mut b = h2(addrs[1]).await;
+        fetch(&mut b, get(&url(addrs[1]))).await.1
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "the second listener served beyond the server's limit"
+    );
+    assert_eq!(server.stats().connections_active(), 1);
+    drop(a);
+    let body = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("second connection never served")
+        .unwrap();
+    assert_eq!(&body[..], b"Hello, world!");
+    let _ = stop.send(true);
+    for s in serving {
+        s.await.unwrap().unwrap();
+    }
+}
+
 /// An idle connection is closed (gracefully) after `idle_timeout`.
 #[tokio::test]
 async fn idle_connections_are_closed() {

@@ -59,8 +59,9 @@ pub struct Options {
     /// The connection core's configuration: SETTINGS we advertise and all
     /// abuse limits (see [`ropewalk_proto::conn::Config`]).
     pub h2: ropewalk_proto::conn::Config,
-    /// Connections served at once; further ones wait in the listen queue.
-    /// Default 10 000.
+    /// Connections served at once, counted across every listener and every
+    /// thread serving this [`Server`] and its clones; further ones wait in
+    /// the listen queue. Default 10 000.
     pub max_connections: usize,
     /// Time for the TLS handshake, and then for the client's preface and
     /// SETTINGS (or its HTTP/1.1 request head). Default 10 s.
@@ -231,6 +232,9 @@ pub struct Server {
     handler: Handler,
     opts: Arc<Options>,
     stats: Arc<Stats>,
+    /// [`Options::max_connections`], shared by every listener and every
+    /// runtime this server (or a clone) serves on.
+    slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Server {
@@ -257,15 +261,18 @@ impl Server {
         B::Error: Into<BoxError>,
     {
         let handler = erase(service);
+        let opts = Options::default();
         Server {
             handler,
-            opts: Arc::new(Options::default()),
+            slots: connection_slots(&opts),
+            opts: Arc::new(opts),
             stats: Arc::new(Stats::default()),
         }
     }
 
     /// Replaces the options.
     pub fn with_options(mut self, opts: Options) -> Server {
+        self.slots = connection_slots(&opts);
         self.opts = Arc::new(opts);
         self
     }
@@ -285,6 +292,15 @@ impl Server {
     /// knowledge or the HTTP/1.1 Upgrade). Then shuts down gracefully:
     /// no new connections, GOAWAY on every connection, in-flight requests
     /// finish (for at most [`Options::drain_timeout`]), and returns.
+    ///
+    /// Any runtime will do. One socket may also be served by several
+    /// single-threaded runtimes at once, one per thread, each calling
+    /// `serve` with its own copy of the listener (`std`'s
+    /// `TcpListener::try_clone`, then `tokio::net::TcpListener::from_std`
+    /// on that thread): each connection then stays on the thread that
+    /// accepted it, with its handlers. That is how `ropewalk serve` runs
+    /// (its `shards.rs`). [`Options::max_connections`] counts the
+    /// connections of every such call together.
     pub async fn serve(
         &self,
         listener: TcpListener,
@@ -292,7 +308,6 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let (phase_tx, phase_rx) = watch::channel(Phase::Running);
-        let limit = Arc::new(Semaphore::new(self.opts.max_connections.max(1)));
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
@@ -301,7 +316,7 @@ impl Server {
         loop {
             while tasks.try_join_next().is_some() {}
             let permit = tokio::select! {
-                p = limit.clone().acquire_owned() => match p {
+                p = self.slots.clone().acquire_owned() => match p {
                     Ok(p) => p,
                     Err(_) => break,
                 },
@@ -507,6 +522,12 @@ where
             }),
         }
     })
+}
+
+fn connection_slots(opts: &Options) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(
+        opts.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ))
 }
 
 /// A service from an async function or closure
