@@ -117,7 +117,9 @@ enum Literal {
 /// A field that is not sensitive and matches a whole static or dynamic table entry is sent as an
 /// index (RFC 7541 §6.1), static first. Otherwise it is a literal with the name taken by index
 /// when any table has it (the static table first, since its indices are shorter and stable),
-/// else as a literal name.
+/// else as a literal name. The encoder remembers which dynamic entry each of the first
+/// positions of a block was sent as: a field equal to it (as a response's fields repeat, in
+/// order) is sent as that index without a lookup.
 ///
 /// # Indexing policy
 ///
@@ -161,7 +163,14 @@ pub struct Encoder {
     limit: usize,
     huffman: HuffmanMode,
     policy: IndexPolicy,
+    /// Per position in a block, the absolute index of the dynamic entry the field there was
+    /// last sent as (indexed or inserted). Responses repeat their fields in the same order: a
+    /// field equal to that entry is sent as its index without being hashed and looked up.
+    recent: [Option<u64>; RECENT],
 }
+
+/// Positions of a block remembered in [`Encoder::recent`].
+const RECENT: usize = 8;
 
 impl Default for Encoder {
     fn default() -> Self {
@@ -190,6 +199,7 @@ impl Encoder {
             limit: DEFAULT_TABLE_SIZE_LIMIT.max(n),
             huffman: HuffmanMode::default(),
             policy: IndexPolicy::default(),
+            recent: [None; RECENT],
         }
     }
 
@@ -221,6 +231,8 @@ impl Encoder {
     /// Sets the indexing policy.
     pub fn set_index_policy(&mut self, policy: IndexPolicy) {
         self.policy = policy;
+        // What was indexed under the old policy may not be under the new one.
+        self.recent = [None; RECENT];
     }
 
     /// The dynamic table's current size (RFC 7541 §4.1).
@@ -251,8 +263,25 @@ impl Encoder {
         dst: &mut Vec<u8>,
     ) {
         self.encode_size_updates(dst);
-        for h in headers {
-            self.encode_field(h, dst);
+        for (i, h) in headers.into_iter().enumerate() {
+            let Some(recent) = self.recent.get(i).copied() else {
+                self.encode_field(h, dst);
+                continue;
+            };
+            // The entry sent at this position last time, if it is still in the table and equal:
+            // what `encode_field` would find (a sensitive field is never sent indexed).
+            if let Some(abs) = recent.filter(|_| !h.sensitive) {
+                if self
+                    .table
+                    .get_abs(abs)
+                    .is_some_and(|(n, v)| bytes::eq(v, h.value) && bytes::eq(n, h.name))
+                {
+                    // RFC 7541 §6.1: indexed header field, dynamic table.
+                    integer::encode(self.dynamic_index(abs), 7, 0x80, dst);
+                    continue;
+                }
+            }
+            self.recent[i] = self.encode_field(h, dst);
         }
     }
 
@@ -310,14 +339,16 @@ impl Encoder {
         }
     }
 
-    fn encode_field(&mut self, h: Header<'_>, dst: &mut Vec<u8>) {
+    /// Encodes one field; returns the absolute index of the dynamic entry it was sent as or
+    /// inserted into, if any.
+    fn encode_field(&mut self, h: Header<'_>, dst: &mut Vec<u8>) -> Option<u64> {
         let st = static_table::lookup(h.name, h.value);
         let kind = self.literal_kind(&h, st);
         if kind != Literal::NeverIndexed {
             if let StaticMatch::Full(i) = st {
                 // RFC 7541 §6.1: indexed header field.
                 integer::encode(i, 7, 0x80, dst);
-                return;
+                return None;
             }
         }
         let has_entries = self.table.len() > 0;
@@ -354,7 +385,7 @@ impl Encoder {
                 {
                     // RFC 7541 §6.1: indexed header field, dynamic table.
                     integer::encode(self.dynamic_index(abs), 7, 0x80, dst);
-                    return;
+                    return Some(abs);
                 }
             }
         }
@@ -393,11 +424,19 @@ impl Encoder {
             } else {
                 Some(name_hash)
             };
-            self.insert(h.name, h.value, name_hash, field_hash);
+            return self.insert(h.name, h.value, name_hash, field_hash);
         }
+        None
     }
 
-    fn insert(&mut self, name: &[u8], value: &[u8], name_hash: Option<u64>, field_hash: u64) {
+    /// Returns the new entry's absolute index, if it was inserted.
+    fn insert(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        name_hash: Option<u64>,
+        field_hash: u64,
+    ) -> Option<u64> {
         if self.table.insert(name, value) {
             let abs = self.table.inserted() - 1;
             self.hashes.push_back((name_hash, field_hash));
@@ -406,8 +445,10 @@ impl Encoder {
             if let Some(name_hash) = name_hash {
                 self.by_name.insert(name_hash, abs);
             }
+            Some(abs)
         } else {
             self.sync_evictions();
+            None
         }
     }
 }

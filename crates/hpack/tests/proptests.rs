@@ -96,6 +96,59 @@ proptest! {
         }
     }
 
+    /// Blocks drawn from a few fields, so that a position often repeats the field it had in the
+    /// block before (the encoder's shortcut for that) while table sizes, sensitivity and the
+    /// policy change under it.
+    #[test]
+    fn repeated_positions_round_trip(
+        blocks in vec(
+            (
+                vec((0usize..5, any::<bool>()), 0..10),
+                prop::option::of(0usize..400),
+                prop::option::of(policy()),
+            ),
+            1..24,
+        ),
+    ) {
+        const POOL: [(&str, &str); 5] = [
+            ("content-type", "text/plain"),
+            ("vary", "accept-encoding"),
+            ("x-request-id", "0123456789abcdef0123456789abcdef"),
+            ("authorization", "Bearer 0123456789"),
+            ("date", "Thu, 26 Nov 2026 20:45:18 GMT"),
+        ];
+        let mut encoder = Encoder::new();
+        let mut decoder = Decoder::new();
+        for (picks, size, policy) in &blocks {
+            if let Some(size) = *size {
+                encoder.set_max_table_size(size);
+                decoder.set_max_table_size(size);
+            }
+            if let Some(policy) = *policy {
+                encoder.set_index_policy(policy);
+            }
+            let mut wire = Vec::new();
+            encoder.encode(
+                picks.iter().map(|&(i, s)| Header {
+                    name: POOL[i].0.as_bytes(),
+                    value: POOL[i].1.as_bytes(),
+                    sensitive: s,
+                }),
+                &mut wire,
+            );
+            let got = decode_all(&mut decoder, &wire).unwrap();
+            prop_assert_eq!(got.len(), picks.len());
+            for (&(i, sensitive), (gn, gv, never)) in picks.iter().zip(&got) {
+                prop_assert_eq!(POOL[i].0.as_bytes(), &gn[..]);
+                prop_assert_eq!(POOL[i].1.as_bytes(), &gv[..]);
+                if sensitive {
+                    prop_assert!(*never, "sensitive field lost its never-indexed flag");
+                }
+            }
+            prop_assert_eq!(decoder.table_size(), encoder.table_size());
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(
         blocks in vec(vec(any::<u8>(), 0..200), 1..6),
