@@ -26,8 +26,8 @@ use tracing::{Instrument, debug, info, warn};
 
 use super::h1::{self, H1Body};
 use super::inline::{self, CmdSink};
-use super::{Handler, HandlerFuture, Options, Stats};
-use crate::body::{BodyMsg, Incoming};
+use super::{Options, ServerHandler, Stats};
+use crate::body::{BodyMsg, BoxBody, BoxError, Incoming};
 use crate::io::{Output, Pulled, ReadSize};
 
 /// Octets a handler may have queued (in this task or the core) per stream
@@ -251,7 +251,7 @@ pub(crate) struct Driver {
     sink: CmdSink,
     /// Commands of handlers polled on this task (see `inline`).
     inline_cmds: Vec<Cmd>,
-    handler: Handler,
+    handler: ServerHandler,
     opts: Arc<Options>,
     stats: Arc<Stats>,
     peer: Option<SocketAddr>,
@@ -349,7 +349,7 @@ impl Drop for Budget {
 
 impl Driver {
     pub(crate) fn new(
-        handler: Handler,
+        handler: ServerHandler,
         opts: Arc<Options>,
         stats: Arc<Stats>,
         peer: Option<SocketAddr>,
@@ -1358,7 +1358,7 @@ impl Drop for Guard {
 fn handle(
     id: StreamId,
     req: Request<Incoming>,
-    handler: &Handler,
+    handler: &ServerHandler,
     cmds: CmdSink,
     credit: Arc<Semaphore>,
     peer: Option<SocketAddr>,
@@ -1382,31 +1382,49 @@ fn handle(
     } else {
         None
     };
-    let answer = handler(req);
-    // Boxed here, where it is made: the task (about 1 KiB) is then moved
-    // as a pointer, not copied on its way out of the panic guard and the
-    // inline collector into its box.
-    Box::pin(respond(
-        id, guard, answer, method, credit, peer, started, path,
-    ))
+    let task = Respond {
+        id,
+        guard,
+        method,
+        credit,
+        peer,
+        started,
+        path,
+    };
+    // The service is called and its future boxed with the task, in one
+    // allocation (`erase_server`).
+    handler(req, task)
 }
 
-/// A handler's task (see `handle`).
-type HandlerTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// Sends the handler's answer (through the guard's sink): the head, then
-/// the body as credit allows.
-#[allow(clippy::too_many_arguments)]
-async fn respond(
+/// What a handler's task needs besides the service's answer (see `respond`).
+pub(crate) struct Respond {
     id: StreamId,
-    mut guard: Guard,
-    answer: HandlerFuture,
+    guard: Guard,
     method: http::Method,
     credit: Arc<Semaphore>,
     peer: Option<SocketAddr>,
     started: Option<Instant>,
     path: Option<http::uri::PathAndQuery>,
-) {
+}
+
+/// A handler's task (see `handle`).
+pub(crate) type HandlerTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Sends the handler's answer (through the guard's sink): the head, then
+/// the body as credit allows.
+pub(crate) async fn respond<F>(task: Respond, answer: F)
+where
+    F: Future<Output = Result<Response<BoxBody>, BoxError>>,
+{
+    let Respond {
+        id,
+        mut guard,
+        method,
+        credit,
+        peer,
+        started,
+        path,
+    } = task;
     let resp = match answer.await {
         Ok(resp) => resp,
         Err(e) => {

@@ -53,6 +53,11 @@ pub(crate) type HandlerFuture =
 /// A type-erased request handler.
 pub(crate) type Handler = Arc<dyn Fn(Request<Incoming>) -> HandlerFuture + Send + Sync>;
 
+/// The server's service, type-erased: called with a request and what its
+/// task needs, it returns the task (the service's future inside).
+pub(crate) type ServerHandler =
+    Arc<dyn Fn(Request<Incoming>, driver::Respond) -> driver::HandlerTask + Send + Sync>;
+
 /// Server options. Every field has a safe default.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -229,7 +234,7 @@ impl CodeCounts {
 /// An HTTP/2 server around one service.
 #[derive(Clone)]
 pub struct Server {
-    handler: Handler,
+    handler: ServerHandler,
     opts: Arc<Options>,
     stats: Arc<Stats>,
     /// [`Options::max_connections`], shared by every listener and every
@@ -260,7 +265,7 @@ impl Server {
         B: Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let handler = erase(service);
+        let handler = erase_server(service);
         let opts = Options::default();
         Server {
             handler,
@@ -528,6 +533,49 @@ fn connection_slots(opts: &Options) -> Arc<Semaphore> {
     Arc::new(Semaphore::new(
         opts.max_connections.clamp(1, Semaphore::MAX_PERMITS),
     ))
+}
+
+/// [`erase`] for the server's own service: the service's future and its
+/// stream's task ([`driver::respond`]) in one box. Most services are ready
+/// at once and the request goes straight into `call`, here; otherwise the
+/// task waits for readiness as `oneshot` does (tower's contract: no `call`
+/// before `poll_ready` said Ready).
+fn erase_server<S, B>(service: S) -> ServerHandler
+where
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    Arc::new(move |req, task| {
+        let mut svc = service.clone();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let later: HandlerFuture = match svc.poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => {
+                let fut = svc.call(req);
+                return Box::pin(driver::respond(task, async move {
+                    match fut.await {
+                        Ok(resp) => Ok(resp.map(boxed)),
+                        Err(e) => Err(e.into()),
+                    }
+                }));
+            }
+            Poll::Ready(Err(e)) => Box::pin(std::future::ready(Err(e.into()))),
+            Poll::Pending => Box::pin(async move {
+                match svc.oneshot(req).await {
+                    Ok(resp) => Ok(resp.map(boxed)),
+                    Err(e) => Err(e.into()),
+                }
+            }),
+        };
+        // The rare paths share one instance of the task's code.
+        Box::pin(driver::respond(task, later))
+    })
 }
 
 /// A service from an async function or closure
