@@ -510,7 +510,18 @@ where
         let mut cx = Context::from_waker(std::task::Waker::noop());
         match svc.poll_ready(&mut cx) {
             Poll::Ready(Ok(())) => {
-                let fut = svc.call(req);
+                // A future that is already this box (a `BoxService`'s, a
+                // `Router`'s) is not boxed again.
+                let mut fut = Some(svc.call(req));
+                if let Some(same) =
+                    (&mut fut as &mut dyn std::any::Any).downcast_mut::<Option<HandlerFuture>>()
+                    && let Some(boxed) = same.take()
+                {
+                    return boxed;
+                }
+                let Some(fut) = fut else {
+                    unreachable!("only a HandlerFuture is taken out of the slot");
+                };
                 Box::pin(async move {
                     match fut.await {
                         Ok(resp) => Ok(resp.map(boxed)),
@@ -610,3 +621,38 @@ where
 
 /// A never-failing error type for handlers.
 pub type NoError = Infallible;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A service whose future is already a `HandlerFuture` (a `BoxService`, a
+    /// `Router`) has it passed on as it is, not boxed in another box.
+    #[test]
+    fn a_boxed_future_is_not_boxed_again() {
+        let made = Arc::new(std::sync::Mutex::new(None::<usize>));
+        let seen = made.clone();
+        let svc = tower::service_fn(move |_req: Request<Incoming>| -> HandlerFuture {
+            let fut: HandlerFuture = Box::pin(async { Ok(Response::new(crate::body::empty())) });
+            *seen.lock().unwrap() = Some(&*fut as *const _ as *const () as usize);
+            fut
+        });
+        let handler = erase(svc);
+        let fut = handler(Request::new(Incoming::empty()));
+        let got = &*fut as *const _ as *const () as usize;
+        assert_eq!(Some(got), *made.lock().unwrap());
+        // Another future type is boxed (once) and still answers.
+        let other = erase(service_fn(|_req: Request<Incoming>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(crate::body::full("x")))
+        }));
+        let resp = block_on(other(Request::new(Incoming::empty())));
+        assert_eq!(resp.unwrap().status(), 200);
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+}
