@@ -1,6 +1,7 @@
 //! `ropewalk`: the command-line front of the ropewalk HTTP/2 stack.
 
 use std::net::SocketAddr;
+use std::num::NonZero;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -86,8 +87,9 @@ struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
     /// Threads serving connections (default: one per core). Each runs its
-    /// own event loop and accepts connections from the shared listeners:
-    /// a connection, its streams and its handlers stay on one thread.
+    /// own event loop with its own socket on each address (SO_REUSEPORT:
+    /// the kernel spreads new connections over them); a connection, its
+    /// streams and its handlers stay on the thread that accepted it.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     /// One tokio multi-thread runtime whose worker threads steal tasks
@@ -189,6 +191,13 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut listeners = Vec::new();
+    let threads = if args.work_stealing {
+        1
+    } else {
+        args.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZero::get))
+            .max(1)
+    };
 
     if let Some(addr) = args.tls.0 {
         let ck = match (&args.cert, &args.key) {
@@ -205,10 +214,8 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             }
         };
         let cfg = ck.server_config()?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("--tls {addr}: {e}"))?;
-        let local = listener.local_addr()?;
+        let listener = shards::bind(addr, threads).map_err(|e| format!("--tls {addr}: {e}"))?;
+        let local = listener[0].local_addr()?;
         println!("serving https://{} (HTTP/2 over TLS, ALPN h2)", show(local));
         println!(
             "  certificate: {}{}",
@@ -220,10 +227,8 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         listeners.push((listener, Some(cfg)));
     }
     if let Some(addr) = args.plain.0 {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("--plain {addr}: {e}"))?;
-        let local = listener.local_addr()?;
+        let listener = shards::bind(addr, threads).map_err(|e| format!("--plain {addr}: {e}"))?;
+        let local = listener[0].local_addr()?;
         println!(
             "serving http://{} (cleartext h2c: prior knowledge or HTTP/1.1 Upgrade)",
             show(local)
@@ -235,23 +240,23 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     // Started before saying so: the threads' runtimes fail here, if at all.
     let tasks = if args.work_stealing {
-        listeners
-            .into_iter()
-            .map(|(l, tls)| {
-                spawn_listener(
+        let mut tasks = Vec::new();
+        for (socks, tls) in listeners {
+            for l in socks {
+                let l = tokio::net::TcpListener::from_std(l)?;
+                let span = tracing::Span::none();
+                tasks.push(spawn_listener(
                     server.clone(),
                     l,
-                    tls,
+                    tls.clone(),
                     stop_rx.clone(),
-                    tracing::Span::none(),
-                )
-            })
-            .collect()
+                    span,
+                ));
+            }
+        }
+        tasks
     } else {
-        let threads = args.workers.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-        });
-        shards::start(&server, listeners, threads.max(1), &stop_rx)?
+        shards::start(&server, listeners, threads, &stop_rx)?
     };
     println!("press Ctrl-C to stop (twice to stop at once)");
 

@@ -298,14 +298,15 @@ impl Server {
     /// no new connections, GOAWAY on every connection, in-flight requests
     /// finish (for at most [`Options::drain_timeout`]), and returns.
     ///
-    /// Any runtime will do. One socket may also be served by several
+    /// Any runtime will do. One address may also be served by several
     /// single-threaded runtimes at once, one per thread, each calling
-    /// `serve` with its own copy of the listener (`std`'s
-    /// `TcpListener::try_clone`, then `tokio::net::TcpListener::from_std`
-    /// on that thread): each connection then stays on the thread that
-    /// accepted it, with its handlers. That is how `ropewalk serve` runs
-    /// (its `shards.rs`). [`Options::max_connections`] counts the
-    /// connections of every such call together.
+    /// `serve` (on a clone of this server) with a listener of its own:
+    /// sockets in one `SO_REUSEPORT` group, among which the kernel spreads
+    /// new connections, or copies of one socket (`try_clone`), which the
+    /// threads take connections from as they wake. Each connection then
+    /// stays on the thread that accepted it, with its handlers. That is how
+    /// `ropewalk serve` runs (its `shards.rs`). [`Options::max_connections`]
+    /// counts the connections of every such call together.
     pub async fn serve(
         &self,
         listener: TcpListener,
