@@ -42,9 +42,10 @@ const REUSEPORT: bool = cfg!(any(
 pub(crate) fn bind(addr: SocketAddr, copies: usize) -> io::Result<Vec<std::net::TcpListener>> {
     let group = REUSEPORT && copies > 1;
     if group && addr.port() != 0 {
-        // Another server on this port (with SO_REUSEPORT or not) makes
-        // this fail, where joining its group would silently share it.
-        drop(listen(addr, false)?);
+        // Another server listening on this port (with SO_REUSEPORT or
+        // not) makes this bind fail, where joining its group would
+        // silently share the port.
+        drop(socket(addr, false)?);
     }
     let first = listen(addr, group)?;
     // Port 0: the others take the port the first one got.
@@ -59,6 +60,12 @@ pub(crate) fn bind(addr: SocketAddr, copies: usize) -> io::Result<Vec<std::net::
 }
 
 fn listen(addr: SocketAddr, reuseport: bool) -> io::Result<std::net::TcpListener> {
+    // tokio's own `TcpListener::bind` backlog.
+    socket(addr, reuseport)?.listen(1024)?.into_std()
+}
+
+/// A socket bound to `addr` (`SO_REUSEADDR`, and `SO_REUSEPORT` if asked).
+fn socket(addr: SocketAddr, reuseport: bool) -> io::Result<tokio::net::TcpSocket> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -82,8 +89,7 @@ fn listen(addr: SocketAddr, reuseport: bool) -> io::Result<std::net::TcpListener
     )))]
     let _ = reuseport;
     socket.bind(addr)?;
-    // tokio's own `TcpListener::bind` backlog.
-    socket.listen(1024)?.into_std()
+    Ok(socket)
 }
 
 /// Serves `listeners` on `threads` threads: this one (whose runtime must be

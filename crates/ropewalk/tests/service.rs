@@ -46,32 +46,52 @@ async fn connection_limit_holds_extra_connections() {
     let (p, _, _) = fetch(&mut a, get(&s.url("/hello"))).await;
     assert_eq!(p.status, 200);
 
-    let addr = s.addr;
-    let url = s.url("/hello");
-    let second = tokio::spawn(async move {
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut b, conn) = hyper::client::conn::http2::handshake(
-            hyper_util::rt::TokioExecutor::new(),
-            hyper_util::rt::TokioIo::new(tcp),
-        )
-        .await
-        .unwrap();
-        tokio::spawn(conn);
-        fetch(&mut b, get(&url)).await.1
-    });
+    let second = hello_on_a_new_connection(s.addr);
+    held_until(second, &s.stats, move || drop(a)).await;
+    s.shutdown().await;
+}
+
+/// An h2c client connection (hyper's) to `addr`.
+async fn h2_client(addr: std::net::SocketAddr) -> common::Client {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (c, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    c
+}
+
+/// `/hello` fetched on a connection of its own to `addr`, in a task.
+fn hello_on_a_new_connection(addr: std::net::SocketAddr) -> tokio::task::JoinHandle<bytes::Bytes> {
+    tokio::spawn(async move {
+        let mut c = h2_client(addr).await;
+        let url = format!("http://localhost:{}/hello", addr.port());
+        fetch(&mut c, get(&url)).await.1
+    })
+}
+
+/// Asserts that `second` is held beyond the limit of one connection (the
+/// server's count says one) until `release` closes the first, then served.
+async fn held_until(
+    second: tokio::task::JoinHandle<bytes::Bytes>,
+    stats: &ropewalk::server::Stats,
+    release: impl FnOnce(),
+) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !second.is_finished(),
         "second connection served beyond the limit"
     );
-    assert_eq!(s.stats.connections_active(), 1);
-    drop(a);
+    assert_eq!(stats.connections_active(), 1);
+    release();
     let body = tokio::time::timeout(Duration::from_secs(5), second)
         .await
         .expect("second connection never served")
         .unwrap();
     assert_eq!(&body[..], b"Hello, world!");
-    s.shutdown().await;
 }
 
 /// The limit counts the connections of every listener (and of every
@@ -100,37 +120,15 @@ async fn connection_limit_spans_listeners() {
                 .await
         }));
     }
-    let h2 = |addr| async move {
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (c, conn) = hyper::client::conn::http2::handshake(
-            hyper_util::rt::TokioExecutor::new(),
-            hyper_util::rt::TokioIo::new(tcp),
-        )
-        .await
-        .unwrap();
-        tokio::spawn(conn);
-        c
-    };
-    let url = |addr: std::net::SocketAddr| format!("http://localhost:{}/hello", addr.port());
-    let mut a = h2(addrs[0]).await;
-    let (p, _, _) = fetch(&mut a, get(&url(addrs[0]))).await;
+    let mut a = h2_client(addrs[0]).await;
+    let (p, _, _) = fetch(
+        &mut a,
+        get(&format!("http://localhost:{}/hello", addrs[0].port())),
+    )
+    .await;
     assert_eq!(p.status, 200);
-    let second = tokio::spawn(async move {
-        let mut b = h2(addrs[1]).await;
-        fetch(&mut b, get(&url(addrs[1]))).await.1
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !second.is_finished(),
-        "the second listener served beyond the server's limit"
-    );
-    assert_eq!(server.stats().connections_active(), 1);
-    drop(a);
-    let body = tokio::time::timeout(Duration::from_secs(5), second)
-        .await
-        .expect("second connection never served")
-        .unwrap();
-    assert_eq!(&body[..], b"Hello, world!");
+    let second = hello_on_a_new_connection(addrs[1]);
+    held_until(second, &server.stats(), move || drop(a)).await;
     let _ = stop.send(true);
     for s in serving {
         s.await.unwrap().unwrap();

@@ -502,56 +502,28 @@ where
     B: Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    Arc::new(move |req| {
-        let mut svc = service.clone();
-        // Most services are ready at once (a router, a function): then the
-        // request goes straight into `call`, here. Otherwise the future
-        // waits for readiness as `oneshot` does (tower's contract: no
-        // `call` before `poll_ready` said Ready).
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        match svc.poll_ready(&mut cx) {
-            Poll::Ready(Ok(())) => {
-                // A future that is already this box (a `BoxService`'s, a
-                // `Router`'s) is not boxed again.
-                let mut fut = Some(svc.call(req));
-                if let Some(same) =
-                    (&mut fut as &mut dyn std::any::Any).downcast_mut::<Option<HandlerFuture>>()
-                    && let Some(boxed) = same.take()
-                {
-                    return boxed;
-                }
-                let Some(fut) = fut else {
-                    unreachable!("only a HandlerFuture is taken out of the slot");
-                };
-                Box::pin(async move {
-                    match fut.await {
-                        Ok(resp) => Ok(resp.map(boxed)),
-                        Err(e) => Err(e.into()),
-                    }
-                })
+    Arc::new(move |req| match call_if_ready(service.clone(), req) {
+        Ok(fut) => {
+            // A future that is already this box (a `BoxService`'s, a
+            // `Router`'s) is not boxed again.
+            let mut fut = Some(fut);
+            if let Some(same) =
+                (&mut fut as &mut dyn std::any::Any).downcast_mut::<Option<HandlerFuture>>()
+                && let Some(boxed) = same.take()
+            {
+                return boxed;
             }
-            Poll::Ready(Err(e)) => Box::pin(std::future::ready(Err(e.into()))),
-            Poll::Pending => Box::pin(async move {
-                match svc.oneshot(req).await {
-                    Ok(resp) => Ok(resp.map(boxed)),
-                    Err(e) => Err(e.into()),
-                }
-            }),
+            let Some(fut) = fut else {
+                unreachable!("only a HandlerFuture is taken out of the slot");
+            };
+            Box::pin(answer::<S, B>(fut))
         }
+        Err(later) => later,
     })
 }
 
-fn connection_slots(opts: &Options) -> Arc<Semaphore> {
-    Arc::new(Semaphore::new(
-        opts.max_connections.clamp(1, Semaphore::MAX_PERMITS),
-    ))
-}
-
 /// [`erase`] for the server's own service: the service's future and its
-/// stream's task ([`driver::respond`]) in one box. Most services are ready
-/// at once and the request goes straight into `call`, here; otherwise the
-/// task waits for readiness as `oneshot` does (tower's contract: no `call`
-/// before `poll_ready` said Ready).
+/// stream's task ([`driver::respond`]) in one box.
 fn erase_server<S, B>(service: S) -> ServerHandler
 where
     S: tower_service::Service<Request<Incoming>, Response = Response<B>>
@@ -564,30 +536,56 @@ where
     B: Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    Arc::new(move |req, task| {
-        let mut svc = service.clone();
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        let later: HandlerFuture = match svc.poll_ready(&mut cx) {
-            Poll::Ready(Ok(())) => {
-                let fut = svc.call(req);
-                return Box::pin(driver::respond(task, async move {
-                    match fut.await {
-                        Ok(resp) => Ok(resp.map(boxed)),
-                        Err(e) => Err(e.into()),
-                    }
-                }));
-            }
-            Poll::Ready(Err(e)) => Box::pin(std::future::ready(Err(e.into()))),
-            Poll::Pending => Box::pin(async move {
-                match svc.oneshot(req).await {
-                    Ok(resp) => Ok(resp.map(boxed)),
-                    Err(e) => Err(e.into()),
-                }
-            }),
-        };
+    Arc::new(move |req, task| match call_if_ready(service.clone(), req) {
+        Ok(fut) => Box::pin(driver::respond(task, answer::<S, B>(fut))),
         // The rare paths share one instance of the task's code.
-        Box::pin(driver::respond(task, later))
+        Err(later) => Box::pin(driver::respond(task, later)),
     })
+}
+
+/// Most services are ready at once (a router, a function): then the
+/// request goes straight into `call`, here, and `Ok` has the service's
+/// future. Otherwise `Err` has the answer to come, which waits for
+/// readiness as `oneshot` does (tower's contract: no `call` before
+/// `poll_ready` said Ready), or the readiness error.
+fn call_if_ready<S, B>(mut svc: S, req: Request<Incoming>) -> Result<S::Future, HandlerFuture>
+where
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match svc.poll_ready(&mut cx) {
+        Poll::Ready(Ok(())) => Ok(svc.call(req)),
+        Poll::Ready(Err(e)) => Err(Box::pin(std::future::ready(Err(e.into())))),
+        Poll::Pending => Err(Box::pin(
+            async move { answer::<S, B>(svc.oneshot(req)).await },
+        )),
+    }
+}
+
+/// The service's answer with its body boxed and its error a [`BoxError`].
+async fn answer<S, B>(
+    fut: impl Future<Output = Result<Response<B>, S::Error>>,
+) -> Result<Response<BoxBody>, BoxError>
+where
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    B: Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    match fut.await {
+        Ok(resp) => Ok(resp.map(boxed)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn connection_slots(opts: &Options) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(
+        opts.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ))
 }
 
 /// A service from an async function or closure
