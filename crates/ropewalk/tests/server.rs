@@ -654,6 +654,29 @@ async fn service_fn_handler() {
     s.shutdown().await;
 }
 
+/// A request body's size hint is its `content-length` (RFC 9110 §8.6),
+/// the same value repeated included; a request without a body has none.
+#[tokio::test]
+async fn request_body_size_hint_is_its_content_length() {
+    let svc = ropewalk::service_fn(|req: Request<ropewalk::Incoming>| async move {
+        let hint = http_body::Body::size_hint(req.body()).exact();
+        Ok::<_, std::convert::Infallible>(Response::new(full(format!("{hint:?}"))))
+    });
+    let s = spawn(svc, false, Options::default()).await;
+    let mut c = s.client().await;
+    for (length, want) in [("5", "Some(5)"), ("5, 5", "Some(5)")] {
+        let mut req = Request::post(s.url("/")).body(body(vec![1u8; 5])).unwrap();
+        req.headers_mut()
+            .insert("content-length", HeaderValue::from_static(length));
+        let (p, b, _) = fetch(&mut c, req).await;
+        assert_eq!(p.status, 200);
+        assert_eq!(&b[..], want.as_bytes(), "content-length: {length}");
+    }
+    let (_, b, _) = fetch(&mut c, get(&s.url("/"))).await;
+    assert_eq!(&b[..], b"Some(0)");
+    s.shutdown().await;
+}
+
 /// Handlers answering at once and handlers that wait, with and without
 /// `Options::spawn_handlers`: every answer arrives, in any order, on one
 /// connection, and a waiting handler does not hold up a quick one.

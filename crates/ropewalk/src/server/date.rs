@@ -41,8 +41,11 @@ pub(crate) fn ensure(
     status: StatusCode,
     date: impl FnOnce() -> HeaderValue,
 ) {
-    if !status.is_informational() && !headers.contains_key(DATE) {
-        headers.insert(DATE, date());
+    if !status.is_informational() {
+        // One lookup, not a lookup and then an insert.
+        if let http::header::Entry::Vacant(e) = headers.entry(DATE) {
+            e.insert(date());
+        }
     }
 }
 

@@ -1099,11 +1099,6 @@ impl Driver {
     fn on_request(&mut self, id: StreamId, head: RequestHead, end_stream: bool) {
         self.requests_seen = true;
         self.stats.streams_total.fetch_add(1, Ordering::Relaxed);
-        let content_length = head
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
         let mut parts = head.into_parts();
         if parts.uri.scheme().is_none() {
             // Keep what we know even when :authority was absent.
@@ -1124,6 +1119,11 @@ impl Driver {
         let (body, body_tx) = if end_stream {
             (Incoming::empty(), None)
         } else {
+            // The core checked it (RFC 9113 §8.1.1: a malformed one never
+            // gets here); only a body needs it.
+            let content_length = ropewalk_proto::headers::content_length(&parts.headers)
+                .ok()
+                .flatten();
             let (tx, rx) = mpsc::unbounded_channel();
             (
                 Incoming::new(id, rx, self.cmd_tx.clone(), content_length),
