@@ -197,6 +197,8 @@ pub struct BlockBuilder {
     seen_regular: bool,
     /// `cookie` fields so far (crumbs to join when more than one).
     cookies: usize,
+    /// Whether a `host` field came (to compare with `:authority`).
+    host: bool,
     error: Option<&'static str>,
     /// Where field values are copied: each value is split off as a `Bytes`
     /// sharing one buffer, so a block costs one allocation (or none, when
@@ -242,6 +244,7 @@ impl BlockBuilder {
             headers: HeaderMap::new(),
             seen_regular: false,
             cookies: 0,
+            host: false,
             error: None,
             values,
             copied: 0,
@@ -326,6 +329,7 @@ impl BlockBuilder {
                 if name == http::header::COOKIE {
                     self.cookies += 1;
                 }
+                self.host |= name == HOST;
                 self.headers.append(name.clone(), value.clone());
                 Ok(())
             }
@@ -398,6 +402,7 @@ impl BlockBuilder {
         if parsed == http::header::COOKIE {
             self.cookies += 1;
         }
+        self.host |= parsed == HOST;
         // RFC 9113 §8.2.1: no NUL, CR or LF in a value; `HeaderValue`
         // refuses every control octet but HTAB.
         let bytes = self.value_bytes(value, keep);
@@ -555,7 +560,12 @@ impl BlockBuilder {
                     }
                 }
                 // RFC 9113 §8.3.1: Host and :authority must agree.
-                if let (Some(auth), Some(host)) = (&self.authority, self.headers.get(HOST)) {
+                let host = if self.host {
+                    self.headers.get(HOST)
+                } else {
+                    None
+                };
+                if let (Some(auth), Some(host)) = (&self.authority, host) {
                     if host.as_bytes() != auth.as_str().as_bytes() {
                         return Err(Malformed("Host differs from :authority"));
                     }
@@ -1166,6 +1176,18 @@ mod tests {
     fn rfc9113_8_3_1_host_must_match_authority() {
         assert!(build(BlockKind::Request, &with(&[("host", "example.com")])).is_ok());
         assert!(build(BlockKind::Request, &with(&[("host", "evil.com")])).is_err());
+        // The same, for a host field kept from an earlier block (sent again
+        // by its table index, `FieldCache`).
+        for (host, ok) in [("example.com", true), ("evil.com", false)] {
+            let mut first = BlockBuilder::new(BlockKind::Request, false);
+            let kept = first.field_to_keep(b"host", host.as_bytes()).unwrap();
+            let mut b = BlockBuilder::new(BlockKind::Request, false);
+            for (n, v) in GET {
+                b.field(n.as_bytes(), v.as_bytes(), false);
+            }
+            b.kept(&kept);
+            assert_eq!(b.finish().is_ok(), ok, "host: {host}");
+        }
     }
 
     #[test]
