@@ -181,6 +181,31 @@ const CONNECTION_SPECIFIC: [&[u8]; 5] = [
     b"upgrade",
 ];
 
+/// Whether a block had fields the connection reads from its map
+/// (`content-length`, RFC 9110 §8.6; `priority`, RFC 9218 §5), so that
+/// it looks them up only then.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Seen {
+    pub(crate) content_length: bool,
+    pub(crate) priority: bool,
+}
+
+impl Seen {
+    fn note(&mut self, name: &HeaderName) {
+        self.content_length |= name == CONTENT_LENGTH;
+        self.priority |= name.as_str() == "priority";
+    }
+
+    /// [`content_length`] of `headers`, the map of the block seen.
+    pub(crate) fn content_length_in(self, headers: &HeaderMap) -> Result<Option<u64>, Malformed> {
+        if self.content_length {
+            content_length(headers)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 /// Collects the fields of one block (as the HPACK decoder yields them) and
 /// validates them.
 #[derive(Debug)]
@@ -199,6 +224,8 @@ pub struct BlockBuilder {
     cookies: usize,
     /// Whether a `host` field came (to compare with `:authority`).
     host: bool,
+    /// Which fields the connection reads from the map came (see [`Seen`]).
+    seen: Seen,
     error: Option<&'static str>,
     /// Where field values are copied: each value is split off as a `Bytes`
     /// sharing one buffer, so a block costs one allocation (or none, when
@@ -245,6 +272,7 @@ impl BlockBuilder {
             seen_regular: false,
             cookies: 0,
             host: false,
+            seen: Seen::default(),
             error: None,
             values,
             copied: 0,
@@ -330,6 +358,7 @@ impl BlockBuilder {
                     self.cookies += 1;
                 }
                 self.host |= name == HOST;
+                self.seen.note(name);
                 self.headers.append(name.clone(), value.clone());
                 Ok(())
             }
@@ -403,6 +432,7 @@ impl BlockBuilder {
             self.cookies += 1;
         }
         self.host |= parsed == HOST;
+        self.seen.note(&parsed);
         // RFC 9113 §8.2.1: no NUL, CR or LF in a value; `HeaderValue`
         // refuses every control octet but HTAB.
         let bytes = self.value_bytes(value, keep);
@@ -488,6 +518,11 @@ impl BlockBuilder {
             }
         }
         Ok(None)
+    }
+
+    /// Which of the fields the connection looks up came in this block.
+    pub(crate) fn seen(&self) -> Seen {
+        self.seen
     }
 
     /// Finishes the block: checks the required pseudo-headers.
@@ -1187,6 +1222,40 @@ mod tests {
             }
             b.kept(&kept);
             assert_eq!(b.finish().is_ok(), ok, "host: {host}");
+        }
+    }
+
+    /// The connection reads `content-length` and `priority` from the map
+    /// only when the block had them: parsed or kept from an earlier block.
+    #[test]
+    fn seen_notes_the_fields_the_connection_reads() {
+        let mut first = BlockBuilder::new(BlockKind::Request, false);
+        let kept: Vec<_> = [("content-length", "5"), ("priority", "u=1")]
+            .iter()
+            .map(|(n, v)| first.field_to_keep(n.as_bytes(), v.as_bytes()).unwrap())
+            .collect();
+        let fresh = |extra: &[(&'static str, &'static str)]| {
+            let mut b = BlockBuilder::new(BlockKind::Request, false);
+            for (n, v) in with(extra) {
+                b.field(n.as_bytes(), v.as_bytes(), false);
+            }
+            b
+        };
+        let none = fresh(&[("user-agent", "x")]).seen();
+        assert!(!none.content_length && !none.priority);
+        let both = fresh(&[("content-length", "5"), ("priority", "u=1")]).seen();
+        assert!(both.content_length && both.priority);
+        for (i, k) in kept.iter().enumerate() {
+            let mut b = fresh(&[]);
+            b.kept(k);
+            let seen = b.seen();
+            assert_eq!((seen.content_length, seen.priority), (i == 0, i == 1));
+            let head = match b.finish() {
+                Ok(Message::Request(head)) => head,
+                other => panic!("{other:?}"),
+            };
+            let cl = seen.content_length_in(&head.headers).unwrap();
+            assert_eq!(cl, (i == 0).then_some(5));
         }
     }
 

@@ -36,8 +36,8 @@ pub(super) struct PartialBlock {
 // keep the variants alike, cost an allocation per request.
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Block {
-    /// A valid message.
-    Ok(Message),
+    /// A valid message, and which fields the connection reads came.
+    Ok(Message, headers::Seen),
     /// A malformed one (RFC 9113 §8.1.1).
     Malformed(&'static str),
     /// Over SETTINGS_MAX_HEADER_LIST_SIZE or the field-count cap.
@@ -165,9 +165,9 @@ impl Connection {
                 }
                 Ok(Block::TooLarge)
             }
-            Ok(()) => Ok(match b.finish() {
-                Ok(m) => Block::Ok(m),
-                Err(m) => Block::Malformed(m.0),
+            Ok(()) => Ok(match (b.seen(), b.finish()) {
+                (seen, Ok(m)) => Block::Ok(m, seen),
+                (_, Err(m)) => Block::Malformed(m.0),
             }),
         }
     }
@@ -205,8 +205,8 @@ impl Connection {
         if self_dep {
             return stream_err(id, ErrorCode::ProtocolError, "stream depends on itself");
         }
-        let msg = match outcome {
-            Block::Ok(m) => m,
+        let (msg, seen) = match outcome {
+            Block::Ok(m, seen) => (m, seen),
             Block::Malformed(why) => return stream_err(id, ErrorCode::ProtocolError, why),
             Block::TooLarge => {
                 return stream_err(id, ErrorCode::Cancel, "header list too large");
@@ -234,7 +234,7 @@ impl Connection {
                         .push_back(Event::Informational { stream: id, head });
                     return Ok(());
                 }
-                let cl = match headers::content_length(&head.headers) {
+                let cl = match seen.content_length_in(&head.headers) {
                     Ok(cl) => cl,
                     Err(m) => return stream_err(id, ErrorCode::ProtocolError, m.0),
                 };
@@ -328,9 +328,9 @@ impl Connection {
         if self_dep {
             return stream_err(id, ErrorCode::ProtocolError, "stream depends on itself");
         }
-        let head = match outcome {
-            Block::Ok(m) => match m {
-                Message::Request(head) => head,
+        let (head, seen) = match outcome {
+            Block::Ok(m, seen) => match m {
+                Message::Request(head) => (head, seen),
                 _ => return stream_err(id, ErrorCode::ProtocolError, "not a request"),
             },
             Block::Malformed(why) => return stream_err(id, ErrorCode::ProtocolError, why),
@@ -354,7 +354,7 @@ impl Connection {
             );
             return Ok(());
         }
-        let cl = match headers::content_length(&head.headers) {
+        let cl = match seen.content_length_in(&head.headers) {
             Ok(cl) => cl,
             Err(m) => return stream_err(id, ErrorCode::ProtocolError, m.0),
         };
@@ -374,11 +374,14 @@ impl Connection {
         }
         s.recv_phase = RecvPhase::Body;
         s.content_length = cl;
-        s.priority = head
-            .headers
-            .get_all("priority")
-            .iter()
-            .fold(priority::Priority::default(), |p, v| p.merged(v.as_bytes()));
+        // RFC 9218 §5: the priority field, if the request has one.
+        if seen.priority {
+            s.priority = head
+                .headers
+                .get_all("priority")
+                .iter()
+                .fold(priority::Priority::default(), |p, v| p.merged(v.as_bytes()));
+        }
         self.streams.insert(s);
         if self.stream_target > self.recv_initial {
             // The BDP-grown target is announced with a WINDOW_UPDATE.
@@ -500,7 +503,7 @@ impl Connection {
             return Ok(());
         }
         let head = match outcome {
-            Block::Ok(m) => match m {
+            Block::Ok(m, _) => match m {
                 Message::Request(head) => head,
                 _ => return stream_err(promised, ErrorCode::ProtocolError, "not a request"),
             },
