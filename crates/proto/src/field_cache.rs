@@ -57,6 +57,48 @@ impl FieldCache {
     }
 }
 
+/// The last `:path` a peer sent as a literal (nghttp2, and so curl and
+/// h2load, never index `:path`: RFC 7541 §7.1 leaves that to the encoder),
+/// parsed once it came twice in a row: a client asking for one path again
+/// and again (a health check, an RPC method, a benchmark) has it cloned
+/// rather than copied and parsed each time. The octets of the last literal
+/// are remembered (in a buffer reused, up to [`KEEP_MAX`]), and only a path
+/// seen twice is kept parsed (with octets of its own).
+#[derive(Debug, Default)]
+pub(crate) struct LiteralPath {
+    last: Vec<u8>,
+    /// A [`Parsed::Path`], of `last`.
+    parsed: Option<Parsed>,
+}
+
+impl LiteralPath {
+    /// The parsed path if `value` is the last one kept.
+    pub(crate) fn get(&self, value: &[u8]) -> Option<&Parsed> {
+        self.parsed
+            .as_ref()
+            .filter(|p| matches!(p, Parsed::Path(p) if p.as_str().as_bytes() == value))
+    }
+
+    /// Whether `value` is the last literal path seen; remembers it if not
+    /// (and forgets what was kept parsed).
+    pub(crate) fn repeats(&mut self, value: &[u8]) -> bool {
+        if self.last == value {
+            return true;
+        }
+        self.parsed = None;
+        self.last.clear();
+        if value.len() <= KEEP_MAX {
+            self.last.extend_from_slice(value);
+        }
+        false
+    }
+
+    /// Keeps `path` (the parse of the last literal path).
+    pub(crate) fn keep(&mut self, path: PathAndQuery) {
+        self.parsed = Some(Parsed::Path(path));
+    }
+}
+
 fn slot(number: u64) -> usize {
     (number % SLOTS as u64) as usize
 }
@@ -67,6 +109,28 @@ mod tests {
 
     fn field(v: &'static str) -> Parsed {
         Parsed::Field(HeaderName::from_static("x-a"), HeaderValue::from_static(v))
+    }
+
+    #[test]
+    fn a_literal_path_is_kept_parsed_once_it_repeats() {
+        let mut c = LiteralPath::default();
+        assert!(!c.repeats(b"/a"), "first time");
+        assert!(c.get(b"/a").is_none());
+        assert!(c.repeats(b"/a"), "second time");
+        c.keep(PathAndQuery::from_static("/a"));
+        assert_eq!(
+            c.get(b"/a"),
+            Some(&Parsed::Path(PathAndQuery::from_static("/a")))
+        );
+        assert!(c.get(b"/b").is_none());
+        // Another path: forgotten, remembered anew.
+        assert!(!c.repeats(b"/b"));
+        assert!(c.get(b"/a").is_none());
+        assert!(c.repeats(b"/b"));
+        // Too long to remember: never repeats, never kept.
+        let long = vec![b'/'; KEEP_MAX + 1];
+        assert!(!c.repeats(&long));
+        assert!(!c.repeats(&long));
     }
 
     #[test]

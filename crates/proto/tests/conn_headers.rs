@@ -987,3 +987,58 @@ fn response_heads_are_checked_and_sent_whole() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// A `:path` sent as a literal again and again (nghttp2 never indexes it) is
+/// parsed once and then reused: every request still gets its own path, and
+/// an invalid one is refused every time it comes (RFC 9113 §8.3.1).
+#[test]
+fn literal_paths_repeated_and_changed() {
+    let mut p = Peer::server_ready(cfg());
+    let mut id = 1;
+    for path in ["/a", "/a", "/a?q=1", "/a?q=1", "/a?q=1", "/b", "/a?q=1"] {
+        p.send_headers(
+            id,
+            &[(":method", "GET"), (":scheme", "https"), (":path", path)],
+            true,
+        );
+        let ev = p.events();
+        let Some(Event::Request { head, .. }) = ev.first() else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(head.path.as_ref().map(|p| p.as_str()), Some(path));
+        id += 2;
+    }
+    for _ in 0..3 {
+        p.send_headers(
+            id,
+            &[(":method", "GET"), (":scheme", "https"), (":path", "/a b")],
+            true,
+        );
+        p.expect_rst(id, ErrorCode::ProtocolError);
+        assert!(p.events().is_empty(), "malformed request is not delivered");
+        id += 2;
+    }
+    // A path kept parsed, then sent after a regular field: refused
+    // (RFC 9113 §8.3), as it would be parsed anew.
+    for path in ["/c", "/c"] {
+        p.send_headers(
+            id,
+            &[(":method", "GET"), (":scheme", "https"), (":path", path)],
+            true,
+        );
+        assert_eq!(p.events().len(), 1);
+        id += 2;
+    }
+    p.send_headers(
+        id,
+        &[
+            (":method", "GET"),
+            (":scheme", "https"),
+            ("x", "1"),
+            (":path", "/c"),
+        ],
+        true,
+    );
+    p.expect_rst(id, ErrorCode::ProtocolError);
+    assert!(p.events().is_empty(), "malformed request is not delivered");
+}

@@ -181,6 +181,8 @@ pub struct Connection {
     field_values: bytes::BytesMut,
     /// What fields of the peer's dynamic table were parsed into.
     field_cache: crate::field_cache::FieldCache,
+    /// The peer's last literal `:path`, parsed when it repeats.
+    literal_path: crate::field_cache::LiteralPath,
     /// (Client) the header maps of requests sent, emptied, which the
     /// responses are decoded into (see `send_request`): at most one per
     /// stream awaiting its response, none once no stream is left.
@@ -288,6 +290,7 @@ impl Connection {
             decoder,
             field_values: bytes::BytesMut::new(),
             field_cache: Default::default(),
+            literal_path: Default::default(),
             recycled_maps: Vec::new(),
             heads_received: 0,
             encoder: Encoder::new(),

@@ -5,7 +5,7 @@ use super::recv::Kind;
 use super::recv::{Res, conn_err, stream_err};
 use super::{Connection, Error, Event};
 use crate::error::ErrorCode;
-use crate::field_cache::KEEP_MAX;
+use crate::field_cache::{KEEP_MAX, Parsed};
 use crate::frame::{Continuation, Headers, PushPromise, StreamId};
 use crate::headers::{self, BlockBuilder, BlockKind, Message, ResponseHead};
 use crate::limits::Limit;
@@ -126,6 +126,8 @@ impl Connection {
         // A field sent by its dynamic-table index is cloned from what it
         // was parsed into the first time (`FieldCache`), or parsed and kept.
         let cache = &mut self.field_cache;
+        // A `:path` sent as a literal: cloned when it repeats (`LiteralPath`).
+        let paths = &mut self.literal_path;
         let r = self.decoder.decode(block, |f| match f.dynamic {
             Some(n) => match cache.get(n) {
                 Some(parsed) => b.kept(parsed),
@@ -136,6 +138,17 @@ impl Connection {
                 }
                 None => b.field(f.name, f.value, f.never_indexed),
             },
+            None if f.name == b":path" && kind == BlockKind::Request => {
+                if let Some(parsed) = paths.get(f.value) {
+                    b.kept(parsed);
+                } else if paths.repeats(f.value) {
+                    if let Some(Parsed::Path(p)) = b.field_to_keep(f.name, f.value) {
+                        paths.keep(p);
+                    }
+                } else {
+                    b.field(f.name, f.value, f.never_indexed);
+                }
+            }
             None => b.field(f.name, f.value, f.never_indexed),
         });
         self.field_values = b.take_buffer();
