@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use crate::dynamic_table::{DynamicTable, ENTRY_OVERHEAD};
 use crate::index_map::IndexMap;
 use crate::policy::{HuffmanMode, IndexPolicy};
-use crate::static_table::{self, STATIC_LEN, StaticMatch, index};
+use crate::static_table::{self, STATIC_LEN, STATIC_TABLE, StaticMatch, index};
 use crate::{bytes, integer, string};
 
 /// Default dynamic table size: the HTTP/2 initial `SETTINGS_HEADER_TABLE_SIZE` (RFC 9113 §6.5.2).
@@ -163,10 +163,19 @@ pub struct Encoder {
     limit: usize,
     huffman: HuffmanMode,
     policy: IndexPolicy,
-    /// Per position in a block, the absolute index of the dynamic entry the field there was
-    /// last sent as (indexed or inserted). Responses repeat their fields in the same order: a
-    /// field equal to that entry is sent as its index without being hashed and looked up.
-    recent: [Option<u64>; RECENT],
+    /// Per position in a block, the table entry the field there was last sent as (indexed, or
+    /// inserted). Responses repeat their fields in the same order: a field equal to that entry
+    /// is sent as its index without being hashed and looked up.
+    recent: [Option<Sent>; RECENT],
+}
+
+/// A table entry a field was sent as (see [`Encoder::recent`]).
+#[derive(Clone, Copy, Debug)]
+enum Sent {
+    /// A whole static entry: its index.
+    Static(usize),
+    /// A dynamic entry: its absolute index.
+    Dynamic(u64),
 }
 
 /// Positions of a block remembered in [`Encoder::recent`].
@@ -270,16 +279,19 @@ impl Encoder {
             };
             // The entry sent at this position last time, if it is still in the table and equal:
             // what `encode_field` would find (a sensitive field is never sent indexed).
-            if let Some(abs) = recent.filter(|_| !h.sensitive) {
-                if self
-                    .table
-                    .get_abs(abs)
-                    .is_some_and(|(n, v)| bytes::eq(v, h.value) && bytes::eq(n, h.name))
-                {
+            let same = |(n, v): (&[u8], &[u8])| bytes::eq(v, h.value) && bytes::eq(n, h.name);
+            match recent.filter(|_| !h.sensitive) {
+                Some(Sent::Static(i)) if same(STATIC_TABLE[i - 1]) => {
+                    // RFC 7541 §6.1: indexed header field, static table.
+                    integer::encode(i, 7, 0x80, dst);
+                    continue;
+                }
+                Some(Sent::Dynamic(abs)) if self.table.get_abs(abs).is_some_and(same) => {
                     // RFC 7541 §6.1: indexed header field, dynamic table.
                     integer::encode(self.dynamic_index(abs), 7, 0x80, dst);
                     continue;
                 }
+                _ => {}
             }
             self.recent[i] = self.encode_field(h, dst);
         }
@@ -339,16 +351,15 @@ impl Encoder {
         }
     }
 
-    /// Encodes one field; returns the absolute index of the dynamic entry it was sent as or
-    /// inserted into, if any.
-    fn encode_field(&mut self, h: Header<'_>, dst: &mut Vec<u8>) -> Option<u64> {
+    /// Encodes one field; returns the table entry it was sent as (or inserted into), if any.
+    fn encode_field(&mut self, h: Header<'_>, dst: &mut Vec<u8>) -> Option<Sent> {
         let st = static_table::lookup(h.name, h.value);
         let kind = self.literal_kind(&h, st);
         if kind != Literal::NeverIndexed {
             if let StaticMatch::Full(i) = st {
                 // RFC 7541 §6.1: indexed header field.
                 integer::encode(i, 7, 0x80, dst);
-                return None;
+                return Some(Sent::Static(i));
             }
         }
         let has_entries = self.table.len() > 0;
@@ -385,7 +396,7 @@ impl Encoder {
                 {
                     // RFC 7541 §6.1: indexed header field, dynamic table.
                     integer::encode(self.dynamic_index(abs), 7, 0x80, dst);
-                    return Some(abs);
+                    return Some(Sent::Dynamic(abs));
                 }
             }
         }
@@ -424,7 +435,9 @@ impl Encoder {
             } else {
                 Some(name_hash)
             };
-            return self.insert(h.name, h.value, name_hash, field_hash);
+            return self
+                .insert(h.name, h.value, name_hash, field_hash)
+                .map(Sent::Dynamic);
         }
         None
     }

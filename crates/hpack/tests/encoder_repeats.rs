@@ -49,6 +49,13 @@ fn a_repeated_response_is_one_octet_per_field() {
     assert_eq!(next[3] & 0xc0, 0x40, "{next:02x?}");
     let got = decode_all(&mut decoder, &next).unwrap();
     assert_eq!(got[3].1, b"Thu, 26 Nov 2026 20:45:19 GMT");
+    // A static entry too: 404 where 200 was is static index 13 (RFC 7541 Appendix A).
+    let not_found = block(&mut encoder, &[Header::new(b":status", b"404")]);
+    assert_eq!(not_found, [0x80 | 13]);
+    assert_eq!(
+        block(&mut encoder, &[Header::new(b":status", b"200")]),
+        [0x88]
+    );
 }
 
 /// RFC 7541 §7.1.3: a sensitive field goes as a never-indexed literal even when the same name

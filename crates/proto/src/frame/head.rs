@@ -1,6 +1,6 @@
 //! The 9-octet frame header (RFC 9113 §4.1).
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use super::StreamId;
 
@@ -74,12 +74,13 @@ impl FrameHead {
             "frame payload of {} octets does not fit the 24-bit length field",
             self.length
         );
-        dst.reserve(FrameHead::LEN);
+        // RFC 9113 §4.1: length (24 bits), type, flags, R + stream id (31
+        // bits), written as one slice.
         let len = self.length.to_be_bytes();
-        dst.put_slice(&len[1..]);
-        dst.put_u8(self.kind);
-        dst.put_u8(self.flags);
-        dst.put_u32(self.stream_id.get());
+        let id = self.stream_id.get().to_be_bytes();
+        dst.extend_from_slice(&[
+            len[1], len[2], len[3], self.kind, self.flags, id[0], id[1], id[2], id[3],
+        ]);
     }
 
     /// Builds a header for an outgoing frame, checking the payload length.
