@@ -117,9 +117,9 @@ enum Literal {
 /// A field that is not sensitive and matches a whole static or dynamic table entry is sent as an
 /// index (RFC 7541 §6.1), static first. Otherwise it is a literal with the name taken by index
 /// when any table has it (the static table first, since its indices are shorter and stable),
-/// else as a literal name. The encoder remembers which dynamic entry each of the first
-/// positions of a block was sent as: a field equal to it (as a response's fields repeat, in
-/// order) is sent as that index without a lookup.
+/// else as a literal name. The encoder remembers which table entry (static or dynamic) each of
+/// the first positions of a block was sent as: a field equal to it (as a response's fields
+/// repeat, in order) is sent as that index without a lookup.
 ///
 /// # Indexing policy
 ///
