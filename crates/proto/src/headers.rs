@@ -188,12 +188,15 @@ const CONNECTION_SPECIFIC: [&[u8]; 5] = [
 pub(crate) struct Seen {
     pub(crate) content_length: bool,
     pub(crate) priority: bool,
+    /// `host`, which the builder compares with `:authority`.
+    host: bool,
 }
 
 impl Seen {
     fn note(&mut self, name: &HeaderName) {
         self.content_length |= name == CONTENT_LENGTH;
         self.priority |= name.as_str() == "priority";
+        self.host |= name == HOST;
     }
 
     /// [`content_length`] of `headers`, the map of the block seen.
@@ -222,9 +225,7 @@ pub struct BlockBuilder {
     seen_regular: bool,
     /// `cookie` fields so far (crumbs to join when more than one).
     cookies: usize,
-    /// Whether a `host` field came (to compare with `:authority`).
-    host: bool,
-    /// Which fields the connection reads from the map came (see [`Seen`]).
+    /// Which fields looked up later came (see [`Seen`]).
     seen: Seen,
     error: Option<&'static str>,
     /// Where field values are copied: each value is split off as a `Bytes`
@@ -271,7 +272,6 @@ impl BlockBuilder {
             headers: HeaderMap::new(),
             seen_regular: false,
             cookies: 0,
-            host: false,
             seen: Seen::default(),
             error: None,
             values,
@@ -353,12 +353,7 @@ impl BlockBuilder {
         }
         let res = match parsed {
             Parsed::Field(name, value) => {
-                self.seen_regular = true;
-                if name == http::header::COOKIE {
-                    self.cookies += 1;
-                }
-                self.host |= name == HOST;
-                self.seen.note(name);
+                self.note_regular(name);
                 self.headers.append(name.clone(), value.clone());
                 Ok(())
             }
@@ -372,6 +367,17 @@ impl BlockBuilder {
         if let Err(why) = res {
             self.fail(why);
         }
+    }
+
+    /// What a regular field, parsed now or kept, tells of the block: no
+    /// pseudo-header may follow, cookie crumbs to join, fields looked up
+    /// later ([`Seen`]).
+    fn note_regular(&mut self, name: &HeaderName) {
+        self.seen_regular = true;
+        if name == http::header::COOKIE {
+            self.cookies += 1;
+        }
+        self.seen.note(name);
     }
 
     /// A value's octets: a slice of the shared buffer, or (`own`) a copy of
@@ -410,7 +416,6 @@ impl BlockBuilder {
             }
             return self.pseudo(&name[1..], value, keep);
         }
-        self.seen_regular = true;
         // RFC 9113 §8.2.1: names contain no 0x00-0x20, 0x41-0x5a, 0x7f-0xff,
         // and a colon only starts pseudo-headers. `HeaderName` takes token
         // characters only, which excludes all of those but uppercase
@@ -428,11 +433,7 @@ impl BlockBuilder {
         if name == b"te" && value != b"trailers" {
             return Err("TE other than \"trailers\"");
         }
-        if parsed == http::header::COOKIE {
-            self.cookies += 1;
-        }
-        self.host |= parsed == HOST;
-        self.seen.note(&parsed);
+        self.note_regular(&parsed);
         // RFC 9113 §8.2.1: no NUL, CR or LF in a value; `HeaderValue`
         // refuses every control octet but HTAB.
         let bytes = self.value_bytes(value, keep);
@@ -595,7 +596,7 @@ impl BlockBuilder {
                     }
                 }
                 // RFC 9113 §8.3.1: Host and :authority must agree.
-                let host = if self.host {
+                let host = if self.seen.host {
                     self.headers.get(HOST)
                 } else {
                     None
@@ -983,7 +984,6 @@ mod tests {
         assert_eq!(parts.version, http::Version::HTTP_2);
     }
 
-    /// Whether a GET with the one extra field `name: value` is well formed.
     /// What `field_to_keep` makes of a field on its own, if it keeps it.
     fn keepable(name: &str, value: &str) -> Option<Parsed> {
         BlockBuilder::new(BlockKind::Request, false)
@@ -1079,6 +1079,7 @@ mod tests {
         assert_eq!(b.values.capacity(), before - 1);
     }
 
+    /// Whether a GET with the one extra field `name: value` is well formed.
     fn accepted(name: &'static str, value: &'static str) -> bool {
         build(BlockKind::Request, &with(&[(name, value)])).is_ok()
     }
