@@ -71,23 +71,101 @@ impl BoxService {
         let f = Arc::new(f);
         BoxService(Arc::new(move |req| {
             let fut = f(req);
-            Box::pin(async move { Ok(fut.await) })
+            ResponseFuture::new(async move { Ok(fut.await) })
         }))
+    }
+
+    /// A service from a closure that answers at once: its response is
+    /// not wrapped in a boxed future, which spares an allocation per
+    /// request. The closure runs on the connection's task, so it must not
+    /// block; anything that waits belongs in [`from_fn`](Self::from_fn).
+    ///
+    /// ```
+    /// use ropewalk::body::full;
+    /// use ropewalk::router::{BoxService, Router};
+    ///
+    /// let router = Router::new().route(
+    ///     "/ping",
+    ///     BoxService::from_sync_fn(|_req| http::Response::new(full("pong"))),
+    /// );
+    /// # let _ = router;
+    /// ```
+    pub fn from_sync_fn<F>(f: F) -> BoxService
+    where
+        F: Fn(Request<Incoming>) -> Response<BoxBody> + Send + Sync + 'static,
+    {
+        BoxService(Arc::new(move |req| ResponseFuture::ready(f(req))))
     }
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<BoxBody>, BoxError>> + Send>>;
+/// The answer to come of a [`Router`], a [`BoxService`] or a [`StaticDir`]:
+/// ready at once for the handlers that answer at once ([`text`],
+/// [`bytes()`], [`redirect`], [`BoxService::from_sync_fn`], the 404), boxed
+/// otherwise.
+pub struct ResponseFuture(Answer);
+
+enum Answer {
+    Ready(Option<Result<Response<BoxBody>, BoxError>>),
+    Boxed(Pin<Box<dyn Future<Output = Result<Response<BoxBody>, BoxError>> + Send>>),
+}
+
+impl ResponseFuture {
+    /// An answer ready now.
+    pub fn ready(response: Response<BoxBody>) -> ResponseFuture {
+        ResponseFuture(Answer::Ready(Some(Ok(response))))
+    }
+
+    /// A failure ready now (the stream is reset).
+    pub fn failed(error: BoxError) -> ResponseFuture {
+        ResponseFuture(Answer::Ready(Some(Err(error))))
+    }
+
+    /// An answer to come, boxed.
+    pub fn new<F>(future: F) -> ResponseFuture
+    where
+        F: Future<Output = Result<Response<BoxBody>, BoxError>> + Send + 'static,
+    {
+        ResponseFuture(Answer::Boxed(Box::pin(future)))
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<BoxBody>, BoxError>;
+
+    /// # Panics
+    /// If polled again after a ready answer was taken, as
+    /// [`std::future::Ready`] does.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            Answer::Ready(answer) => Poll::Ready(
+                answer
+                    .take()
+                    .expect("ResponseFuture polled after it completed"),
+            ),
+            Answer::Boxed(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl std::fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            Answer::Ready(_) => "ResponseFuture::Ready",
+            Answer::Boxed(_) => "ResponseFuture::Boxed",
+        })
+    }
+}
 
 impl tower_service::Service<Request<Incoming>> for BoxService {
     type Response = Response<BoxBody>;
     type Error = BoxError;
-    type Future = BoxFuture;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Incoming>) -> BoxFuture {
+    fn call(&mut self, req: Request<Incoming>) -> ResponseFuture {
         (self.0)(req)
     }
 }
@@ -209,16 +287,16 @@ impl Router {
 impl tower_service::Service<Request<Incoming>> for Router {
     type Response = Response<BoxBody>;
     type Error = BoxError;
-    type Future = BoxFuture;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut req: Request<Incoming>) -> BoxFuture {
+    fn call(&mut self, mut req: Request<Incoming>) -> ResponseFuture {
         match self.pick(&mut req).or_else(|| self.routes.fallback.clone()) {
             Some(h) => h(req),
-            None => Box::pin(async { Ok(not_found()) }),
+            None => ResponseFuture::ready(not_found()),
         }
     }
 }
@@ -247,14 +325,11 @@ pub fn text(body: impl Into<Bytes>) -> BoxService {
 /// A handler answering `body` with `content_type`.
 pub fn bytes(content_type: &'static str, body: impl Into<Bytes>) -> BoxService {
     let body: Bytes = body.into();
-    BoxService::from_fn(move |_req| {
-        let body = body.clone();
-        async move {
-            let mut r = Response::new(full(body));
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            r
-        }
+    BoxService::from_sync_fn(move |_req| {
+        let mut r = Response::new(full(body.clone()));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        r
     })
 }
 
@@ -267,16 +342,13 @@ pub fn bytes(content_type: &'static str, body: impl Into<Bytes>) -> BoxService {
 pub fn redirect(status: StatusCode, location: &str) -> BoxService {
     assert!(status.is_redirection(), "{status} is not a redirect status");
     let location = HeaderValue::from_str(location).expect("valid Location");
-    BoxService::from_fn(move |_req| {
-        let location = location.clone();
-        async move {
-            let mut r = plain(
-                status,
-                format!("redirecting to {}\n", location.to_str().unwrap_or("")),
-            );
-            r.headers_mut().insert(header::LOCATION, location);
-            r
-        }
+    BoxService::from_sync_fn(move |_req| {
+        let mut r = plain(
+            status,
+            format!("redirecting to {}\n", location.to_str().unwrap_or("")),
+        );
+        r.headers_mut().insert(header::LOCATION, location.clone());
+        r
     })
 }
 
@@ -336,15 +408,15 @@ impl StaticDir {
 impl tower_service::Service<Request<Incoming>> for StaticDir {
     type Response = Response<BoxBody>;
     type Error = BoxError;
-    type Future = BoxFuture;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Incoming>) -> BoxFuture {
+    fn call(&mut self, req: Request<Incoming>) -> ResponseFuture {
         let root = self.root.clone();
-        Box::pin(async move { Ok(serve_file(&root, &req).await) })
+        ResponseFuture::new(async move { Ok(serve_file(&root, &req).await) })
     }
 }
 

@@ -227,9 +227,41 @@ impl http_body::Body for Claiming {
     }
 }
 
+/// A small body whose octets come later (from a channel), with its exact
+/// size known at once.
+struct Later {
+    rx: Option<tokio::sync::oneshot::Receiver<Bytes>>,
+}
+
+impl http_body::Body for Later {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let Some(rx) = self.rx.as_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        let got = std::task::ready!(std::pin::Pin::new(rx).poll(cx));
+        self.rx = None;
+        std::task::Poll::Ready(got.ok().map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rx.is_none()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(5)
+    }
+}
+
 /// Small bodies made in one piece go out with their head, without credit;
 /// bodies that only look like one (a size hint that lies, more frames,
-/// trailers) still arrive whole, with or without handler tasks.
+/// trailers, octets that come later) still arrive whole, with or without
+/// handler tasks.
 #[tokio::test]
 async fn bodies_that_look_small_arrive_whole() {
     fn claiming(claims: u64, frames: Vec<http_body::Frame<Bytes>>) -> BoxService {
@@ -259,6 +291,17 @@ async fn bodies_that_look_small_arrive_whole() {
             )
             .route("/two", claiming(6, vec![data(b"abc"), data(b"def")]))
             .route(
+                "/later",
+                BoxService::from_fn(|_req| async {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        let _ = tx.send(Bytes::from_static(b"hello"));
+                    });
+                    Response::new(ropewalk::body::boxed(Later { rx: Some(rx) }))
+                }),
+            )
+            .route(
                 "/trailers",
                 claiming(
                     5,
@@ -282,6 +325,8 @@ async fn bodies_that_look_small_arrive_whole() {
             assert_eq!(b, big);
             let (_, b, _) = fetch(&mut c, get(&s.url("/two"))).await;
             assert_eq!(&b[..], b"abcdef");
+            let (p, b, _) = fetch(&mut c, get(&s.url("/later"))).await;
+            assert_eq!((p.status, &b[..]), (StatusCode::OK, &b"hello"[..]));
             let (_, b, tr) = fetch(&mut c, get(&s.url("/trailers"))).await;
             assert_eq!(&b[..], b"hello");
             assert_eq!(tr.unwrap()["grpc-status"], "0");

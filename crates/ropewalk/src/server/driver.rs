@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -457,7 +458,7 @@ impl Driver {
             // ours again and looks at the queue first, so nothing is missed.
             {
                 let mut quiet = std::task::Context::from_waker(std::task::Waker::noop());
-                while let std::task::Poll::Ready(Some(cmd)) = cmd_rx.poll_recv(&mut quiet) {
+                while let Poll::Ready(Some(cmd)) = cmd_rx.poll_recv(&mut quiet) {
                     self.on_cmd(cmd.into_cmd());
                 }
             }
@@ -936,13 +937,13 @@ impl Driver {
                     });
                     self.run_inline_cmds();
                     match polled {
-                        Ok(std::task::Poll::Ready(())) => break false,
+                        Ok(Poll::Ready(())) => break false,
                         // Most likely waiting for credit (a body of more
                         // than `WHOLE_BODY`): once more with its first.
-                        Ok(std::task::Poll::Pending) if !granted && self.grant_first(id) => {
+                        Ok(Poll::Pending) if !granted && self.grant_first(id) => {
                             granted = true;
                         }
-                        Ok(std::task::Poll::Pending) => break true,
+                        Ok(Poll::Pending) => break true,
                         // The handler's guard counted the panic and, dropped
                         // with the future, resets the stream.
                         Err(_) => break false,
@@ -1410,76 +1411,159 @@ pub(crate) struct Respond {
 /// A handler's task (see `handle`).
 pub(crate) type HandlerTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// Sends the handler's answer (through the guard's sink): the head, then
-/// the body as credit allows.
-pub(crate) async fn respond<F>(task: Respond, answer: F)
+pin_project_lite::pin_project! {
+    /// A handler's task: sends the service's answer (through the guard's
+    /// sink), the head, then the body as credit allows.
+    ///
+    /// Most answers are a head and a small body made already: they go at
+    /// once ([`Respond::answer`]). A body to stream gets a task state of its
+    /// own, boxed ([`Respond::stream`]), so that this one stays small: it is
+    /// boxed for every request, and under 1 KiB that is the allocator's
+    /// fast path and little to move. It is written by hand because an
+    /// `async fn` keeps its arguments twice (rust-lang/rust#62958).
+    pub(crate) struct Responding<F> {
+        #[pin]
+        answer: F,
+        task: Option<Respond>,
+        streaming: Option<HandlerTask>,
+    }
+}
+
+/// The task that sends `answer`'s response for `task`'s stream.
+pub(crate) fn respond<F>(task: Respond, answer: F) -> Responding<F>
 where
     F: Future<Output = Result<Response<BoxBody>, BoxError>>,
 {
-    let Respond {
-        id,
-        mut guard,
-        method,
-        credit,
-        peer,
-        started,
-        path,
-    } = task;
-    let resp = match answer.await {
-        Ok(resp) => resp,
-        Err(e) => {
-            warn!(stream = id.get(), error = %e, "handler failed; stream reset");
-            return;
+    Responding {
+        answer,
+        task: Some(task),
+        streaming: None,
+    }
+}
+
+impl<F> Future for Responding<F>
+where
+    F: Future<Output = Result<Response<BoxBody>, BoxError>>,
+{
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if let Some(streaming) = this.streaming {
+            return streaming.as_mut().poll(cx);
         }
-    };
-    let (parts, body) = resp.into_parts();
-    let status = parts.status;
-    let head = ResponseHead::from_parts(parts);
-    let mut sent: u64 = 0;
-    let no_body = method == http::Method::HEAD
-        || status == http::StatusCode::NO_CONTENT
-        || status == http::StatusCode::NOT_MODIFIED;
-    let mut body = std::pin::pin!(body);
-    // A body already made in one small piece (most answers) goes with its
-    // head, in one command, without credit (see `WHOLE_BODY`). Otherwise
-    // the first frame pulled here leads the loop below.
-    let mut first = None;
-    let whole = if no_body || body.is_end_stream() {
-        Some(Bytes::new())
-    } else if body
-        .size_hint()
-        .exact()
-        .is_some_and(|n| n <= WHOLE_BODY as u64)
-    {
-        match body.frame().await {
-            None => Some(Bytes::new()),
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) if data.len() <= WHOLE_BODY && body.is_end_stream() => Some(data),
-                Ok(data) => {
-                    first = Some(Ok(http_body::Frame::data(data)));
-                    None
+        if this.task.is_none() {
+            // Done already.
+            return Poll::Ready(());
+        }
+        // A service that panics here drops the task as the panic unwinds,
+        // so that its guard counts the panic (as an `async fn` would drop
+        // its locals).
+        let unwinding = DropOnUnwind(this.task);
+        let answer = std::task::ready!(this.answer.poll(cx));
+        let Some(task) = unwinding.0.take() else {
+            return Poll::Ready(());
+        };
+        match answer {
+            Ok(resp) => match task.answer(resp) {
+                Some(mut streaming) => {
+                    let poll = streaming.as_mut().poll(cx);
+                    *this.streaming = Some(streaming);
+                    poll
                 }
-                Err(frame) => {
-                    first = Some(Ok(frame));
-                    None
-                }
+                None => Poll::Ready(()),
             },
-            Some(Err(e)) => {
-                first = Some(Err(e));
-                None
+            Err(e) => {
+                // The guard resets the stream.
+                warn!(stream = task.id.get(), error = %e, "handler failed; stream reset");
+                Poll::Ready(())
             }
         }
-    } else {
-        None
-    };
-    let ok = match whole {
-        Some(data) => {
-            sent = data.len() as u64;
-            guard.finish(Cmd::Whole(id, head, data));
-            true
+    }
+}
+
+/// Drops the task it holds if dropped while the thread panics.
+struct DropOnUnwind<'a>(&'a mut Option<Respond>);
+
+impl Drop for DropOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.take();
         }
-        None => {
-            let cmds = &guard.cmds;
+    }
+}
+
+impl Respond {
+    /// Sends `resp` if its body is made already, in one small piece; else
+    /// returns the task that streams it.
+    fn answer(mut self, resp: Response<BoxBody>) -> Option<HandlerTask> {
+        let (parts, mut body) = resp.into_parts();
+        let status = parts.status;
+        let head = ResponseHead::from_parts(parts);
+        let no_body = self.method == http::Method::HEAD
+            || status == http::StatusCode::NO_CONTENT
+            || status == http::StatusCode::NOT_MODIFIED;
+        // A body already made in one small piece (most answers) goes with
+        // its head, in one command, without credit (see `WHOLE_BODY`).
+        // Otherwise the first frame pulled here leads the stream's loop. A
+        // body not ready at once is streamed: the stream's task polls it
+        // again, with its own waker.
+        let mut first = None;
+        let whole = if no_body || body.is_end_stream() {
+            Some(Bytes::new())
+        } else if body
+            .size_hint()
+            .exact()
+            .is_some_and(|n| n <= WHOLE_BODY as u64)
+        {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+                Poll::Pending => None,
+                Poll::Ready(None) => Some(Bytes::new()),
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) if data.len() <= WHOLE_BODY && body.is_end_stream() => Some(data),
+                    Ok(data) => {
+                        first = Some(Ok(http_body::Frame::data(data)));
+                        None
+                    }
+                    Err(frame) => {
+                        first = Some(Ok(frame));
+                        None
+                    }
+                },
+                Poll::Ready(Some(Err(e))) => {
+                    first = Some(Err(e));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        match whole {
+            Some(data) => {
+                let sent = data.len() as u64;
+                self.guard.finish(Cmd::Whole(self.id, head, data));
+                self.log(status, sent, true);
+                None
+            }
+            None => Some(Box::pin(self.stream(head, status, body, first))),
+        }
+    }
+
+    /// Sends `head`, then `body` as credit allows, `first` (a frame pulled
+    /// already) leading.
+    async fn stream(
+        mut self,
+        head: ResponseHead,
+        status: http::StatusCode,
+        body: BoxBody,
+        mut first: Option<Result<http_body::Frame<Bytes>, BoxError>>,
+    ) {
+        let (id, credit) = (self.id, &self.credit);
+        let mut body = std::pin::pin!(body);
+        let mut sent: u64 = 0;
+        let ok = {
+            let cmds = &self.guard.cmds;
             let _ = cmds.send(Cmd::Response(id, head, false));
             // One octet of credit is held before the next frame is pulled
             // from the body: a stream whose peer does not read makes its
@@ -1564,22 +1648,26 @@ where
                     },
                 }
             }
+        };
+        self.guard.armed = false;
+        self.log(status, sent, ok);
+    }
+
+    /// The access-log line, when it is written.
+    fn log(&self, status: http::StatusCode, sent: u64, complete: bool) {
+        if let Some(started) = self.started {
+            info!(
+                target: "ropewalk::access",
+                peer = %Peer(self.peer),
+                method = %self.method,
+                path = self.path.as_ref().map_or("", |p| p.as_str()),
+                status = status.as_u16(),
+                bytes = sent,
+                complete,
+                us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "request"
+            );
         }
-    };
-    guard.armed = false;
-    drop(guard);
-    if let Some(started) = started {
-        info!(
-            target: "ropewalk::access",
-            peer = %Peer(peer),
-            %method,
-            path = path.as_ref().map_or("", |p| p.as_str()),
-            status = status.as_u16(),
-            bytes = sent,
-            complete = ok,
-            us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            "request"
-        );
     }
 }
 
