@@ -70,7 +70,8 @@ const WHOLE_BODY: usize = FIRST_GRANT;
 #[derive(Debug)]
 pub(crate) enum Cmd {
     Informational(StreamId, ResponseHead),
-    Response(StreamId, ResponseHead, bool),
+    /// A head whose body is streamed, and the credit its task waits on.
+    Response(StreamId, ResponseHead, Arc<Semaphore>),
     Data(StreamId, Bytes, bool),
     Trailers(StreamId, HeaderMap),
     Reset(StreamId, ErrorCode),
@@ -213,9 +214,39 @@ enum Pending {
     Trailers(HeaderMap),
 }
 
+/// A stream's response credit (see `grant_credit`), made by its handler's
+/// task when it streams a body: most answers go whole (`WHOLE_BODY`) and
+/// never need one.
+enum Credit {
+    None,
+    Open(Arc<Semaphore>),
+    /// The stream is gone: a credit that comes now is closed at once.
+    Closed,
+}
+
+impl Credit {
+    fn close(&mut self) {
+        if let Credit::Open(credit) = self {
+            credit.close();
+        }
+        *self = Credit::Closed;
+    }
+
+    fn is_closed(&self) -> bool {
+        matches!(self, Credit::Closed)
+    }
+
+    fn open(&self) -> Option<&Semaphore> {
+        match self {
+            Credit::Open(credit) => Some(credit),
+            _ => None,
+        }
+    }
+}
+
 struct StreamCtx {
     body_tx: Option<mpsc::UnboundedSender<BodyMsg>>,
-    credit: Arc<Semaphore>,
+    credit: Credit,
     /// Response octets this stream may hold: permits handed to its handler
     /// plus what it sent that is not yet written out of the core. Counted
     /// in the connection's and the server's budgets.
@@ -335,6 +366,11 @@ impl Budget {
 
     fn give(&mut self, n: usize) {
         let n = n.min(self.held);
+        if n == 0 {
+            // Most streams never held any (their answers went whole): no
+            // write to the server-wide counter, shared by every thread.
+            return;
+        }
         self.held -= n;
         self.stats
             .response_buffered
@@ -859,15 +895,19 @@ impl Driver {
         for ctx in self.streams.values_mut() {
             // A handler not started yet gets its first credit when it
             // wants some (`start_handlers`): most answer without.
-            if ctx.handler_done || ctx.credit.is_closed() || ctx.start.is_some() {
+            if ctx.handler_done || ctx.start.is_some() {
                 continue;
             }
+            // Only a handler streaming its body holds credit.
+            let Some(credit) = ctx.credit.open() else {
+                continue;
+            };
             // Ramped up: FIRST_GRANT, then a doubling step each time the
             // handler has used half of what it holds, so that many quiet
             // streams hold little and a bulk one soon holds its whole
             // budget; and topped up in large steps, not octet by octet as a
             // dribbling peer opens its window.
-            let unused = ctx.credit.available_permits();
+            let unused = credit.available_permits();
             if ctx.granted > 0 && unused >= ctx.step / 2 {
                 continue;
             }
@@ -880,7 +920,7 @@ impl Driver {
                 break;
             }
             ctx.granted += got;
-            ctx.credit.add_permits(got);
+            credit.add_permits(got);
             ctx.step = (ctx.step * 2).min(STREAM_BUDGET);
         }
     }
@@ -893,15 +933,18 @@ impl Driver {
         let Some(ctx) = self.streams.get_mut(&id) else {
             return false;
         };
-        if ctx.granted > 0 || ctx.handler_done || ctx.credit.is_closed() {
+        if ctx.granted > 0 || ctx.handler_done {
             return false;
         }
+        let Some(credit) = ctx.credit.open() else {
+            return false;
+        };
         let got = self.budget.take(ctx.step, conn_cap, total_cap);
         if got == 0 {
             return false;
         }
         ctx.granted += got;
-        ctx.credit.add_permits(got);
+        credit.add_permits(got);
         ctx.step = (ctx.step * 2).min(STREAM_BUDGET);
         true
     }
@@ -1142,13 +1185,11 @@ impl Driver {
             push_origin,
         });
         let req = Request::from_parts(parts, body);
-        // Credit comes from `grant_credit`, within the budgets.
-        let credit = Arc::new(Semaphore::new(0));
         self.streams.insert(
             id,
             StreamCtx {
                 body_tx,
-                credit: credit.clone(),
+                credit: Credit::None,
                 granted: 0,
                 step: FIRST_GRANT,
                 start: None,
@@ -1165,7 +1206,7 @@ impl Driver {
         let (handler, sink, peer) = (&self.handler, self.sink.clone(), self.peer);
         let task = inline::collect(self.sink.conn(), &mut self.inline_cmds, || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                handle(id, req, handler, sink, credit, peer)
+                handle(id, req, handler, sink, peer)
             }))
         });
         self.run_inline_cmds();
@@ -1187,8 +1228,13 @@ impl Driver {
                     debug!(stream = id.get(), error = %e, "informational response not sent");
                 }
             }
-            Cmd::Response(id, head, end) => {
-                self.send_response(id, head, end);
+            Cmd::Response(id, head, credit) => {
+                // Credit comes from `grant_credit`, within the budgets.
+                match self.streams.get_mut(&id) {
+                    Some(ctx) if !ctx.credit.is_closed() => ctx.credit = Credit::Open(credit),
+                    _ => credit.close(),
+                }
+                self.send_response(id, head, false);
             }
             Cmd::Whole(id, head, body) => {
                 let end = body.is_empty();
@@ -1239,7 +1285,10 @@ impl Driver {
                 if let Some(ctx) = self.streams.get_mut(&id) {
                     ctx.handler_done = true;
                     // Credit the handler did not use goes back to the budget.
-                    let unused = ctx.credit.forget_permits(ctx.credit.available_permits());
+                    let unused = ctx
+                        .credit
+                        .open()
+                        .map_or(0, |c| c.forget_permits(c.available_permits()));
                     let n = unused.min(ctx.granted);
                     ctx.granted -= n;
                     self.budget.give(n);
@@ -1264,7 +1313,7 @@ impl Driver {
             Ok(()) => true,
             Err(e) => {
                 debug!(stream = id.get(), error = %e, "response not sent");
-                if let Some(ctx) = self.streams.get(&id) {
+                if let Some(ctx) = self.streams.get_mut(&id) {
                     ctx.credit.close();
                 }
                 if !matches!(e, UserError::UnknownStream(_)) {
@@ -1361,7 +1410,6 @@ fn handle(
     req: Request<Incoming>,
     handler: &ServerHandler,
     cmds: CmdSink,
-    credit: Arc<Semaphore>,
     peer: Option<SocketAddr>,
 ) -> HandlerTask {
     // Armed first: it resets the stream if the handler panics, even in
@@ -1387,7 +1435,6 @@ fn handle(
         id,
         guard,
         method,
-        credit,
         peer,
         started,
         path,
@@ -1402,7 +1449,6 @@ pub(crate) struct Respond {
     id: StreamId,
     guard: Guard,
     method: http::Method,
-    credit: Arc<Semaphore>,
     peer: Option<SocketAddr>,
     started: Option<Instant>,
     path: Option<http::uri::PathAndQuery>,
@@ -1559,12 +1605,15 @@ impl Respond {
         body: BoxBody,
         mut first: Option<Result<http_body::Frame<Bytes>, BoxError>>,
     ) {
-        let (id, credit) = (self.id, &self.credit);
+        let id = self.id;
+        // The driver tops it up (`grant_credit`), and closes it when the
+        // stream is gone.
+        let credit = Arc::new(Semaphore::new(0));
         let mut body = std::pin::pin!(body);
         let mut sent: u64 = 0;
         let ok = {
             let cmds = &self.guard.cmds;
-            let _ = cmds.send(Cmd::Response(id, head, false));
+            let _ = cmds.send(Cmd::Response(id, head, credit.clone()));
             // One octet of credit is held before the next frame is pulled
             // from the body: a stream whose peer does not read makes its
             // body wait instead of holding a generated chunk each
