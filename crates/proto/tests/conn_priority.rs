@@ -72,10 +72,134 @@ fn rfc9218_7_1_priority_update_reorders() {
 }
 
 #[test]
-fn rfc9218_7_1_priority_update_for_unknown_stream_ignored() {
+fn rfc9218_7_1_priority_update_for_an_idle_stream_is_kept_quietly() {
     let mut p = Peer::server_ready(cfg());
     p.send(PriorityUpdate::new(sid(99), Bytes::from_static(b"u=1")));
     p.expect_nothing();
+}
+
+/// Server with a big window: `before` goes first, then requests on
+/// `streams` (with `priority` header values), each answered with 100
+/// octets.
+fn server_after(before: &[Frame], streams: &[(u32, Option<&'static str>)]) -> Peer {
+    let mut p = Peer::server(cfg());
+    let mut s = Settings::default();
+    s.set_initial_window_size(Some(1 << 20));
+    p.handshake_with(s);
+    p.send(wu(0, 1 << 20));
+    for f in before {
+        p.send(f.clone());
+    }
+    for &(id, prio) in streams {
+        let mut f = GET.to_vec();
+        if let Some(v) = prio {
+            f.push(("priority", v));
+        }
+        p.send_headers(id, &f, true);
+        p.conn
+            .send_response(sid(id), ResponseHead::new(StatusCode::OK), false)
+            .unwrap();
+    }
+    p.frames();
+    for &(id, _) in streams {
+        p.conn
+            .send_data(sid(id), Bytes::from(vec![0u8; 100]), true)
+            .unwrap();
+    }
+    p
+}
+
+fn update(id: u32, value: &'static [u8]) -> Frame {
+    PriorityUpdate::new(sid(id), Bytes::from_static(value)).into()
+}
+
+/// RFC 9218 §7: "Servers SHOULD buffer the most recently received
+/// PRIORITY_UPDATE frame and apply it once the referenced stream is
+/// opened."
+#[test]
+fn rfc9218_7_priority_update_before_the_stream_applies_when_it_opens() {
+    let mut p = server_after(
+        &[update(3, b"u=6"), update(3, b"u=1")],
+        &[(1, None), (3, None)],
+    );
+    assert_eq!(order(&p.frames()), [3, 1]);
+}
+
+/// RFC 9218 §7: the latest signal (the frame) overrides the request's
+/// priority field.
+#[test]
+fn rfc9218_7_early_priority_update_overrides_the_field() {
+    let mut p = server_after(&[update(1, b"u=6")], &[(1, Some("u=0")), (3, None)]);
+    assert_eq!(order(&p.frames()), [3, 1]);
+}
+
+/// RFC 9218 §7.1: a client may reprioritize a push stream it was promised
+/// (only one not yet promised is an error).
+#[test]
+fn rfc9218_7_1_priority_update_for_a_promised_push_stream_applies() {
+    let mut p = Peer::server(cfg());
+    let mut s = Settings::default();
+    s.set_enable_push(Some(true));
+    s.set_initial_window_size(Some(1 << 20));
+    p.handshake_with(s);
+    p.send(wu(0, 1 << 20));
+    p.send_headers(1, GET, true);
+    let css = || {
+        RequestHead::new(
+            Method::GET,
+            "https://example.com/style.css".parse().unwrap(),
+        )
+    };
+    let (a, b) = (
+        p.conn.push_promise(sid(1), css()).unwrap(),
+        p.conn.push_promise(sid(1), css()).unwrap(),
+    );
+    assert_eq!((a, b), (sid(2), sid(4)));
+    for id in [a, b] {
+        p.conn
+            .send_response(id, ResponseHead::new(StatusCode::OK), false)
+            .unwrap();
+    }
+    p.frames();
+    p.send(update(4, b"u=0"));
+    for id in [a, b] {
+        p.conn
+            .send_data(id, Bytes::from(vec![0u8; 100]), true)
+            .unwrap();
+    }
+    assert_eq!(order(&p.frames()), [4, 2]);
+    // Stream 6 was never promised.
+    p.send(update(6, b"u=0"));
+    p.expect_goaway(ErrorCode::ProtocolError);
+}
+
+/// RFC 9218 §7.1: the streams prioritized while idle plus the active ones
+/// must stay within SETTINGS_MAX_CONCURRENT_STREAMS.
+#[test]
+fn rfc9218_7_1_too_many_idle_streams_prioritized_is_protocol_error() {
+    let mut p = Peer::server_ready(cfg().with_max_concurrent_streams(2));
+    p.send_headers(1, GET, false); // active
+    p.send(update(3, b"u=1"));
+    p.send(update(3, b"u=2")); // the same stream again: still one
+    p.expect_nothing();
+    p.send(update(5, b"u=1"));
+    p.expect_goaway(ErrorCode::ProtocolError);
+}
+
+/// A stream opened above idle prioritized ones closes them (RFC 9113
+/// §5.1.1): they no longer count, and an update for them is ignored.
+#[test]
+fn rfc9218_7_1_idle_streams_closed_by_a_higher_one_no_longer_count() {
+    let mut p = Peer::server_ready(cfg().with_max_concurrent_streams(2));
+    p.send(update(3, b"u=1"));
+    p.send(update(5, b"u=1"));
+    p.expect_nothing();
+    p.send_headers(7, GET, false); // closes 1, 3 and 5; active
+    p.send(update(3, b"u=1"));
+    p.send(update(9, b"u=1"));
+    p.expect_nothing();
+    p.send(update(11, b"u=1"));
+    p.expect_goaway(ErrorCode::ProtocolError);
 }
 
 #[test]
@@ -86,7 +210,7 @@ fn rfc9218_7_1_server_sent_priority_update_is_protocol_error() {
 }
 
 #[test]
-fn rfc9218_7_1_priority_update_for_push_stream_is_protocol_error() {
+fn rfc9218_7_1_priority_update_for_an_idle_push_stream_is_protocol_error() {
     let mut p = Peer::server_ready(cfg());
     p.send(PriorityUpdate::new(sid(2), Bytes::from_static(b"u=1")));
     p.expect_goaway(ErrorCode::ProtocolError);

@@ -62,7 +62,7 @@ mod teardown;
 mod timers;
 mod upgrade;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use ropewalk_hpack::{Decoder, Encoder};
@@ -247,6 +247,11 @@ pub struct Connection {
     resets: RateCounter,
     empty_frames: RateCounter,
     priority_frames: RateCounter,
+    /// PRIORITY_UPDATEs for the peer's request streams not yet open, the
+    /// latest per stream, applied when it opens (RFC 9218 §7). With the
+    /// active streams, at most our SETTINGS_MAX_CONCURRENT_STREAMS
+    /// (§7.1), so bounded.
+    early_priorities: BTreeMap<StreamId, crate::priority::Priority>,
     window_updates: RateCounter,
     settings_frames: RateCounter,
     ping_frames: RateCounter,
@@ -331,6 +336,7 @@ impl Connection {
             resets: RateCounter::default(),
             empty_frames: RateCounter::default(),
             priority_frames: RateCounter::default(),
+            early_priorities: BTreeMap::new(),
             window_updates: RateCounter::default(),
             settings_frames: RateCounter::default(),
             ping_frames: RateCounter::default(),

@@ -382,21 +382,64 @@ impl Connection {
             return Ok(());
         }
         let id = p.prioritized_stream_id;
-        // RFC 9218 §7.1: it names a client-initiated request stream.
-        if !id.is_client_initiated() {
-            return conn_err(
-                ErrorCode::ProtocolError,
-                "PRIORITY_UPDATE for a push stream",
-            );
-        }
+        let prio = priority::Priority::parse(&p.field_value);
         if let Some(s) = self.streams.get_mut(id) {
-            s.priority = priority::Priority::parse(&p.field_value);
-            let prio = s.priority;
+            // Open, half-closed or reserved: it applies now. (RFC 9218
+            // §7.1 lets a server discard it for a stream it has finished
+            // sending on; it is as cheap to keep.)
+            s.priority = prio;
             if self.scheduler.contains(id) {
                 self.scheduler.remove(id);
                 self.scheduler.push(id, prio);
             }
+            return Ok(());
         }
+        if !self.is_idle(id) {
+            // Closed: nothing left to schedule.
+            return Ok(());
+        }
+        // RFC 9218 §7.1: a push stream not yet promised.
+        if !id.is_client_initiated() {
+            return conn_err(
+                ErrorCode::ProtocolError,
+                "PRIORITY_UPDATE for an idle push stream",
+            );
+        }
+        // RFC 9218 §7: a request stream not yet open. The latest update
+        // is kept for when it opens. RFC 9218 §7.1: the streams so
+        // prioritized and the active ones together stay within our
+        // SETTINGS_MAX_CONCURRENT_STREAMS.
+        self.prune_early_priorities();
+        let idle =
+            self.early_priorities.len() + usize::from(!self.early_priorities.contains_key(&id));
+        let limit = self.config.max_concurrent_streams as usize;
+        let active_room = limit.saturating_sub(idle);
+        if idle > limit
+            || self.streams.active_at_least(
+                self.role.is_client(),
+                false,
+                u32::try_from(active_room + 1).unwrap_or(u32::MAX),
+            )
+        {
+            return conn_err(
+                ErrorCode::ProtocolError,
+                "PRIORITY_UPDATEs for more idle streams than SETTINGS_MAX_CONCURRENT_STREAMS allows",
+            );
+        }
+        self.early_priorities.insert(id, prio);
         Ok(())
+    }
+
+    /// Drops the early priorities of streams the peer can no longer open
+    /// (RFC 9113 §5.1.1: a higher stream id closes the idle ones below it).
+    pub(super) fn prune_early_priorities(&mut self) {
+        if self
+            .early_priorities
+            .first_key_value()
+            .is_some_and(|(&first, _)| first <= self.last_peer_id)
+        {
+            let next = StreamId::new(self.last_peer_id.get().saturating_add(1));
+            self.early_priorities = self.early_priorities.split_off(&next);
+        }
     }
 }

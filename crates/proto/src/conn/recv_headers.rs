@@ -387,8 +387,19 @@ impl Connection {
         }
         s.recv_phase = RecvPhase::Body;
         s.content_length = cl;
-        // RFC 9218 §5: the priority field, if the request has one.
-        if seen.priority {
+        // RFC 9218 §7: a PRIORITY_UPDATE that came before the stream opened
+        // is the latest signal and overrides the field.
+        let early = if self.early_priorities.is_empty() {
+            None
+        } else {
+            let early = self.early_priorities.remove(&id);
+            self.prune_early_priorities();
+            early
+        };
+        if let Some(p) = early {
+            s.priority = p;
+        } else if seen.priority {
+            // RFC 9218 §5: the priority field, if the request has one.
             s.priority = head
                 .headers
                 .get_all("priority")
