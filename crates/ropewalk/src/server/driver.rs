@@ -893,12 +893,12 @@ impl Driver {
         let total_cap = self.opts.max_buffered_total.max(CHUNK);
         self.budget.starved = false;
         for ctx in self.streams.values_mut() {
-            // A handler not started yet gets its first credit when it
-            // wants some (`start_handlers`): most answer without.
-            if ctx.handler_done || ctx.start.is_some() {
+            // Only a handler streaming its body holds credit, from the
+            // `Cmd::Response` that starts it (`grant_first`): most answer
+            // without.
+            if ctx.handler_done {
                 continue;
             }
-            // Only a handler streaming its body holds credit.
             let Some(credit) = ctx.credit.open() else {
                 continue;
             };
@@ -925,28 +925,35 @@ impl Driver {
         }
     }
 
-    /// A started handler's first credit, if it has none yet and the
-    /// budgets allow; whether it got some.
-    fn grant_first(&mut self, id: StreamId) -> bool {
+    /// A streaming handler's first credit, if it has none yet and the
+    /// budgets allow.
+    fn grant_first(&mut self, id: StreamId) {
         let conn_cap = self.opts.max_buffered_per_connection.max(CHUNK);
         let total_cap = self.opts.max_buffered_total.max(CHUNK);
         let Some(ctx) = self.streams.get_mut(&id) else {
-            return false;
+            return;
         };
         if ctx.granted > 0 || ctx.handler_done {
-            return false;
+            return;
         }
         let Some(credit) = ctx.credit.open() else {
-            return false;
+            return;
         };
         let got = self.budget.take(ctx.step, conn_cap, total_cap);
         if got == 0 {
-            return false;
+            return;
         }
         ctx.granted += got;
         credit.add_permits(got);
         ctx.step = (ctx.step * 2).min(STREAM_BUDGET);
-        true
+    }
+
+    /// Whether stream `id`'s handler has credit it has not taken yet.
+    fn has_unused_credit(&self, id: StreamId) -> bool {
+        self.streams
+            .get(&id)
+            .and_then(|ctx| ctx.credit.open())
+            .is_some_and(|credit| credit.available_permits() > 0)
     }
 
     /// Starts the handlers of requests that are still wanted.
@@ -982,8 +989,10 @@ impl Driver {
                     match polled {
                         Ok(Poll::Ready(())) => break false,
                         // Most likely waiting for credit (a body of more
-                        // than `WHOLE_BODY`): once more with its first.
-                        Ok(Poll::Pending) if !granted && self.grant_first(id) => {
+                        // than `WHOLE_BODY`), which its `Cmd::Response`
+                        // just got it, while this poll's waker is a no-op:
+                        // once more with it.
+                        Ok(Poll::Pending) if !granted && self.has_unused_credit(id) => {
                             granted = true;
                         }
                         Ok(Poll::Pending) => break true,
@@ -995,8 +1004,6 @@ impl Driver {
                 if !pending {
                     continue;
                 }
-            } else {
-                self.grant_first(id);
             }
             // Its first poll's commands may have ended the stream.
             let Some(ctx) = self.streams.get_mut(&id) else {
@@ -1229,12 +1236,15 @@ impl Driver {
                 }
             }
             Cmd::Response(id, head, credit) => {
-                // Credit comes from `grant_credit`, within the budgets.
                 match self.streams.get_mut(&id) {
                     Some(ctx) if !ctx.credit.is_closed() => ctx.credit = Credit::Open(credit),
                     _ => credit.close(),
                 }
-                self.send_response(id, head, false);
+                if self.send_response(id, head, false) {
+                    // Its first credit at once, within the budgets (then
+                    // `grant_credit`): the task asks for it next.
+                    self.grant_first(id);
+                }
             }
             Cmd::Whole(id, head, body) => {
                 let end = body.is_empty();
