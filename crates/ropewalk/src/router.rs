@@ -68,10 +68,8 @@ impl BoxService {
         F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response<BoxBody>> + Send + 'static,
     {
-        let f = Arc::new(f);
         BoxService(Arc::new(move |req| {
-            let fut = f(req);
-            ResponseFuture::new(async move { Ok(fut.await) })
+            ResponseFuture::new(AlwaysOk { fut: f(req) })
         }))
     }
 
@@ -95,6 +93,23 @@ impl BoxService {
         F: Fn(Request<Incoming>) -> Response<BoxBody> + Send + Sync + 'static,
     {
         BoxService(Arc::new(move |req| ResponseFuture::ready(f(req))))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response future as one that cannot fail (by hand: an `async`
+    /// block would hold the future twice, rust-lang/rust#62958).
+    struct AlwaysOk<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future<Output = Response<BoxBody>>> Future for AlwaysOk<F> {
+    type Output = Result<Response<BoxBody>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().fut.poll(cx).map(Ok)
     }
 }
 
