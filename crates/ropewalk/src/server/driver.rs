@@ -989,9 +989,9 @@ impl Driver {
                     match polled {
                         Ok(Poll::Ready(())) => break false,
                         // Most likely waiting for credit (a body of more
-                        // than `WHOLE_BODY`), which its `Cmd::Response`
-                        // just got it, while this poll's waker is a no-op:
-                        // once more with it.
+                        // than `WHOLE_BODY`): its `Cmd::Response` has just
+                        // brought some, and this poll's waker is a no-op,
+                        // so once more.
                         Ok(Poll::Pending) if !granted && self.has_unused_credit(id) => {
                             granted = true;
                         }
