@@ -22,28 +22,7 @@ fn order(frames: &[Frame]) -> Vec<u32> {
 /// Server with a big window; requests on `streams` with `priority` header
 /// values; each response gets `len` bytes queued.
 fn server(streams: &[(u32, Option<&'static str>)], len: usize) -> Peer {
-    let mut p = Peer::server(cfg());
-    let mut s = Settings::default();
-    s.set_initial_window_size(Some(1 << 20));
-    p.handshake_with(s);
-    p.send(wu(0, 1 << 20));
-    for &(id, prio) in streams {
-        let mut f = GET.to_vec();
-        if let Some(v) = prio {
-            f.push(("priority", v));
-        }
-        p.send_headers(id, &f, true);
-        p.conn
-            .send_response(sid(id), ResponseHead::new(StatusCode::OK), false)
-            .unwrap();
-    }
-    p.frames();
-    for &(id, _) in streams {
-        p.conn
-            .send_data(sid(id), Bytes::from(vec![0u8; len]), true)
-            .unwrap();
-    }
-    p
+    server_after(&[], streams, len)
 }
 
 #[test]
@@ -79,9 +58,9 @@ fn rfc9218_7_1_priority_update_for_an_idle_stream_is_kept_quietly() {
 }
 
 /// Server with a big window: `before` goes first, then requests on
-/// `streams` (with `priority` header values), each answered with 100
+/// `streams` (with `priority` header values), each answered with `len`
 /// octets.
-fn server_after(before: &[Frame], streams: &[(u32, Option<&'static str>)]) -> Peer {
+fn server_after(before: &[Frame], streams: &[(u32, Option<&'static str>)], len: usize) -> Peer {
     let mut p = Peer::server(cfg());
     let mut s = Settings::default();
     s.set_initial_window_size(Some(1 << 20));
@@ -103,7 +82,7 @@ fn server_after(before: &[Frame], streams: &[(u32, Option<&'static str>)]) -> Pe
     p.frames();
     for &(id, _) in streams {
         p.conn
-            .send_data(sid(id), Bytes::from(vec![0u8; 100]), true)
+            .send_data(sid(id), Bytes::from(vec![0u8; len]), true)
             .unwrap();
     }
     p
@@ -121,6 +100,7 @@ fn rfc9218_7_priority_update_before_the_stream_applies_when_it_opens() {
     let mut p = server_after(
         &[update(3, b"u=6"), update(3, b"u=1")],
         &[(1, None), (3, None)],
+        100,
     );
     assert_eq!(order(&p.frames()), [3, 1]);
 }
@@ -129,7 +109,7 @@ fn rfc9218_7_priority_update_before_the_stream_applies_when_it_opens() {
 /// priority field.
 #[test]
 fn rfc9218_7_early_priority_update_overrides_the_field() {
-    let mut p = server_after(&[update(1, b"u=6")], &[(1, Some("u=0")), (3, None)]);
+    let mut p = server_after(&[update(1, b"u=6")], &[(1, Some("u=0")), (3, None)], 100);
     assert_eq!(order(&p.frames()), [3, 1]);
 }
 
