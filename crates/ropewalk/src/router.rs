@@ -62,6 +62,11 @@ impl BoxService {
         BoxService(erase(service))
     }
 
+    /// The type-erased handler inside.
+    pub(crate) fn into_handler(self) -> Handler {
+        self.0
+    }
+
     /// A service from an async closure returning a response.
     pub fn from_fn<F, Fut>(f: F) -> BoxService
     where

@@ -501,6 +501,19 @@ where
     B: Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    // A `BoxService` (every ready handler, `from_fn`) is a handler
+    // already: used as it is, a route's request skips a layer, a clone of
+    // the service (an atomic count) and a move of the request.
+    let mut slot = Some(service);
+    if let Some(boxed) = (&mut slot as &mut dyn std::any::Any)
+        .downcast_mut::<Option<crate::router::BoxService>>()
+        .and_then(Option::take)
+    {
+        return boxed.into_handler();
+    }
+    let Some(service) = slot else {
+        unreachable!("only a BoxService is taken out of the slot");
+    };
     Arc::new(move |req| match call_if_ready(service.clone(), req) {
         Called::Now(fut) => {
             // A future that is already a `ResponseFuture` (a `BoxService`'s,
@@ -667,6 +680,18 @@ mod tests {
         let fut = other(Request::new(Incoming::empty()));
         assert_eq!(format!("{fut:?}"), "ResponseFuture::Boxed");
         assert_eq!(block_on(fut).unwrap().status(), 200);
+    }
+
+    /// A `BoxService` given where any service goes (a route) is used as the
+    /// handler it is, not wrapped in another.
+    #[test]
+    fn a_box_service_is_its_own_handler() {
+        let service = crate::router::text("x");
+        let inner = service.clone().into_handler();
+        let handler = erase(service);
+        assert!(Arc::ptr_eq(&inner, &handler));
+        let resp = block_on(handler(Request::new(Incoming::empty())));
+        assert_eq!(resp.unwrap().status(), 200);
     }
 
     /// The task boxed for each request (`erase_server`) stays under 1 KiB,
