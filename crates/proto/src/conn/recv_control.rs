@@ -438,8 +438,18 @@ impl Connection {
             .first_key_value()
             .is_some_and(|(&first, _)| first <= self.last_peer_id)
         {
-            let next = StreamId::new(self.last_peer_id.get().saturating_add(1));
-            self.early_priorities = self.early_priorities.split_off(&next);
+            match self
+                .last_peer_id
+                .get()
+                .checked_add(1)
+                .filter(|&n| n <= StreamId::MAX.get())
+            {
+                Some(next) => {
+                    self.early_priorities = self.early_priorities.split_off(&StreamId::new(next));
+                }
+                // The last id there is: no stream is idle any more.
+                None => self.early_priorities.clear(),
+            }
         }
     }
 }
