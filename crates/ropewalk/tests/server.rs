@@ -427,6 +427,72 @@ async fn panicking_handler_resets_stream_only() {
     s.shutdown().await;
 }
 
+/// A body that panics when polled, claiming an exact size or none.
+struct Panicking {
+    exact: Option<u64>,
+}
+
+impl http_body::Body for Panicking {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        panic!("body panic (expected by the test)")
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.exact
+            .map_or_else(http_body::SizeHint::new, http_body::SizeHint::with_exact)
+    }
+}
+
+/// A response body that panics, whether it was to go whole with its head
+/// or be streamed after it, counts as a handler panic and resets its
+/// stream only, with or without handler tasks.
+#[tokio::test]
+async fn panicking_body_resets_stream_only() {
+    for spawn_handlers in [false, true] {
+        let body = |exact: Option<u64>| {
+            BoxService::from_fn(move |_req| async move {
+                Response::new(ropewalk::body::boxed(Panicking { exact }))
+            })
+        };
+        let router = Router::new()
+            .route("/whole", body(Some(5)))
+            .route("/streamed", body(None))
+            .route("/ok", ropewalk::router::text("fine"));
+        let opts = Options {
+            spawn_handlers,
+            ..Options::default()
+        };
+        let s = spawn(router, false, opts).await;
+        let mut c = s.client().await;
+        c.ready().await.unwrap();
+        // Whole: the head never went.
+        let err = c.send_request(get(&s.url("/whole"))).await.unwrap_err();
+        assert!(format!("{err:?}").contains("INTERNAL_ERROR"), "{err:?}");
+        // Streamed: the head went, then the reset.
+        c.ready().await.unwrap();
+        let failed = match c.send_request(get(&s.url("/streamed"))).await {
+            Ok(resp) => resp.into_body().collect().await.err(),
+            Err(e) => Some(e),
+        };
+        let err = failed.expect("the streamed body fails");
+        assert!(format!("{err:?}").contains("INTERNAL_ERROR"), "{err:?}");
+        let (p, b, _) = fetch(&mut c, get(&s.url("/ok"))).await;
+        assert_eq!((p.status, &b[..]), (StatusCode::OK, &b"fine"[..]));
+        assert_eq!(
+            s.stats.handler_panics(),
+            2,
+            "spawn_handlers {spawn_handlers}"
+        );
+        s.shutdown().await;
+    }
+}
+
 /// A service whose `clone` (done per request, when the handler is called,
 /// before any poll) panics once armed.
 #[derive(Debug)]
