@@ -325,10 +325,9 @@ impl tower_service::Service<Request<Incoming>> for Router {
 pub fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<BoxBody> {
     let mut r = Response::new(full(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    // Checked at compile time, not per response.
+    let text = const { HeaderValue::from_static("text/plain; charset=utf-8") };
+    r.headers_mut().insert(header::CONTENT_TYPE, text);
     r
 }
 
@@ -343,12 +342,18 @@ pub fn text(body: impl Into<Bytes>) -> BoxService {
 }
 
 /// A handler answering `body` with `content_type`.
+///
+/// # Panics
+/// If `content_type` is not a valid header value (here, not at each
+/// request).
 pub fn bytes(content_type: &'static str, body: impl Into<Bytes>) -> BoxService {
     let body: Bytes = body.into();
+    // Checked once, not per response.
+    let content_type = HeaderValue::from_static(content_type);
     BoxService::from_sync_fn(move |_req| {
         let mut r = Response::new(full(body.clone()));
         r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            .insert(header::CONTENT_TYPE, content_type.clone());
         r
     })
 }
@@ -735,6 +740,27 @@ mod tests {
         assert!(same_entity("\"a-1-gzip\"", "\"a-1\""));
         assert!(!same_entity("\"a-1-xx\"", "\"a-1\""));
         assert!(!same_entity("\"a-2\"", "\"a-1\""));
+    }
+
+    #[test]
+    #[should_panic]
+    fn a_bad_content_type_is_refused_when_the_handler_is_made() {
+        // Not at each request, where it would panic every stream.
+        let _ = bytes("text/plain\n", "x");
+    }
+
+    #[test]
+    fn bytes_answers_with_its_content_type_every_time() {
+        let h = bytes("application/x-thing", "body").into_handler();
+        for _ in 0..2 {
+            let req = Request::new(Incoming::empty());
+            let mut fut = std::pin::pin!(h(req));
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let Poll::Ready(Ok(resp)) = fut.as_mut().poll(&mut cx) else {
+                panic!("a ready answer");
+            };
+            assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/x-thing");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! connection's sink) uses the channel.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::driver::{Cmd, CmdTx, ToDriver};
@@ -30,16 +31,21 @@ pub(crate) fn next_conn_id() -> u64 {
 #[derive(Debug)]
 pub(crate) struct Gone;
 
-/// Where a connection's handlers send their commands.
+/// Where a connection's handlers send their commands. Every stream holds
+/// one or two (its `StreamHandle`, its task), so a clone is one count on a
+/// shared `Arc`, not the channel's two (its senders' count and its own).
 #[derive(Clone, Debug)]
-pub(crate) struct CmdSink {
+pub(crate) struct CmdSink(Arc<Sink>);
+
+#[derive(Debug)]
+struct Sink {
     conn: u64,
     tx: CmdTx,
 }
 
 impl CmdSink {
     pub(crate) fn new(conn: u64, tx: CmdTx) -> CmdSink {
-        CmdSink { conn, tx }
+        CmdSink(Arc::new(Sink { conn, tx }))
     }
 
     /// Sends `cmd` to the driver: into its buffer when the driver is
@@ -51,7 +57,7 @@ impl CmdSink {
         let _ = POLLING.try_with(|slot| {
             if let Ok(mut slot) = slot.try_borrow_mut()
                 && let Some((conn, buf)) = slot.as_mut()
-                && *conn == self.conn
+                && *conn == self.0.conn
                 && let Some(c) = cmd.take()
             {
                 buf.push(c);
@@ -59,13 +65,17 @@ impl CmdSink {
         });
         match cmd {
             None => Ok(()),
-            Some(cmd) => self.tx.send(ToDriver::Cmd(Box::new(cmd))).map_err(|_| Gone),
+            Some(cmd) => self
+                .0
+                .tx
+                .send(ToDriver::Cmd(Box::new(cmd)))
+                .map_err(|_| Gone),
         }
     }
 
     /// The connection this sink belongs to.
     pub(crate) fn conn(&self) -> u64 {
-        self.conn
+        self.0.conn
     }
 }
 
