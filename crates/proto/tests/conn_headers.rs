@@ -626,10 +626,59 @@ fn rfc9110_9_3_2_head_response_content_length_without_body() {
         &ev[0],
         Event::Response {
             end_stream: true,
+            body_len: Some(0),
             ..
         }
     ));
     p.expect_nothing();
+}
+
+/// The response event says how long the body that follows is, when that
+/// is known: the `content-length` the core checked (so the application
+/// need not look it up and parse it again), or 0 for a response that has
+/// no body, even when its HEADERS frame does not end the stream.
+#[test]
+fn rfc9110_8_6_response_event_carries_the_body_length() {
+    for (method, fields, want) in [
+        (
+            Method::GET,
+            &[(":status", "200"), ("content-length", "5")][..],
+            Some(5),
+        ),
+        (
+            Method::GET,
+            &[(":status", "200"), ("content-length", "5, 5")][..],
+            Some(5),
+        ),
+        (Method::GET, &[(":status", "200")][..], None),
+        // RFC 9110 §9.3.2: the length of what a GET would have sent.
+        (
+            Method::HEAD,
+            &[(":status", "200"), ("content-length", "5")][..],
+            Some(0),
+        ),
+        (Method::GET, &[(":status", "204")][..], Some(0)),
+        (
+            Method::GET,
+            &[(":status", "304"), ("content-length", "5")][..],
+            Some(0),
+        ),
+    ] {
+        let mut p = Peer::client_ready(cfg());
+        p.conn
+            .send_request(
+                RequestHead::new(method.clone(), "https://a/".parse().unwrap()),
+                true,
+            )
+            .unwrap();
+        p.frames();
+        p.send_headers(1, fields, false);
+        let ev = p.events();
+        let Event::Response { body_len, .. } = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(*body_len, want, "{method} {fields:?}");
+    }
 }
 
 #[test]

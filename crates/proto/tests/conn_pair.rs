@@ -278,6 +278,7 @@ fn run_connection(rng: &mut Rng, exchanges: usize, base_id: u64) -> usize {
                     stream,
                     head,
                     end_stream,
+                    ..
                 } => {
                     let x = in_flight.get_mut(&stream).expect("response for a request");
                     assert_eq!(head.headers["x-id"].to_str().unwrap(), x.id.to_string());

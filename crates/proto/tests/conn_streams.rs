@@ -108,7 +108,7 @@ fn rfc9113_8_1_client_exchange() {
     p.send_data(1, b"body", true);
     let ev = p.events();
     assert!(
-        matches!(&ev[0], Event::Response { stream, head, end_stream: false } if *stream == sid(1) && head.status == 200)
+        matches!(&ev[0], Event::Response { stream, head, end_stream: false, .. } if *stream == sid(1) && head.status == 200)
     );
     assert!(matches!(
         &ev[1],

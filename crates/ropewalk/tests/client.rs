@@ -703,6 +703,29 @@ async fn against_hyper_bodies_query_and_concurrency() {
     assert_eq!(client.connections_opened(), 1);
 }
 
+/// A response body's size hint is its `content-length` (hyper sends one
+/// for a whole body), as the core checked it; it counts down as the body
+/// is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_body_knows_its_length() {
+    use http_body::Body as _;
+    let addr = hyper_server().await;
+    let client = h2c_client();
+    let url = format!("http://127.0.0.1:{}/big?size=100000", addr.port());
+    let resp = client.get(&url).await.unwrap();
+    assert_eq!(resp.headers()["content-length"], "100000");
+    let mut body = resp.into_body();
+    assert_eq!(body.size_hint().exact(), Some(100_000));
+    let first = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx))
+        .await
+        .unwrap()
+        .unwrap()
+        .into_data()
+        .unwrap();
+    assert!(!first.is_empty());
+    assert_eq!(body.size_hint().exact(), Some(100_000 - first.len() as u64));
+}
+
 // --- HTTP/1.1 Upgrade: h2c ---
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

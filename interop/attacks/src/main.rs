@@ -234,6 +234,7 @@ impl GoodClient {
                         stream,
                         head,
                         end_stream,
+                        ..
                     } if stream == sid => {
                         status = Some(head.status);
                         done |= end_stream;

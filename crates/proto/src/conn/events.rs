@@ -31,6 +31,12 @@ pub enum Event {
         head: ResponseHead,
         /// No body follows.
         end_stream: bool,
+        /// The length of the body that follows, when known: 0 for a
+        /// response that has none (to HEAD, 204, 304; RFC 9110 §6.4.1),
+        /// whatever its `content-length` says; else that `content-length`,
+        /// checked (RFC 9110 §8.6; RFC 9113 §8.1.1: the DATA must add up to
+        /// it).
+        body_len: Option<u64>,
     },
     /// (Client) an informational (1xx) response arrived.
     Informational {

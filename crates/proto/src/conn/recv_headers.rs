@@ -270,6 +270,7 @@ impl Connection {
                     stream: id,
                     head,
                     end_stream,
+                    body_len: if s.no_body { Some(0) } else { cl },
                 });
             }
             Message::Trailers(trailers) => {

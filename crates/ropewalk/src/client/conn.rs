@@ -630,7 +630,13 @@ impl Task {
         }
     }
 
-    fn on_response(&mut self, stream: StreamId, head: ResponseHead, end_stream: bool) {
+    fn on_response(
+        &mut self,
+        stream: StreamId,
+        head: ResponseHead,
+        end_stream: bool,
+        body_len: Option<u64>,
+    ) {
         let Some(ctx) = self.streams.get_mut(&stream) else {
             return;
         };
@@ -641,11 +647,6 @@ impl Task {
             self.maybe_forget(stream);
             return;
         }
-        let content_length = head
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
         let mut parts = head.into_parts();
         if !ctx.informational.is_empty() {
             parts
@@ -659,7 +660,7 @@ impl Task {
             stream,
             Some(Held {
                 parts,
-                content_length,
+                content_length: body_len,
                 data: None,
                 end: end_stream,
             }),
@@ -753,7 +754,8 @@ impl Task {
                 stream,
                 head,
                 end_stream,
-            } => self.on_response(stream, head, end_stream),
+                body_len,
+            } => self.on_response(stream, head, end_stream, body_len),
             Event::Informational { stream, head } => {
                 if let Some(ctx) = self.streams.get_mut(&stream) {
                     // Bounded: the core limits header blocks per stream.
