@@ -57,8 +57,103 @@ impl From<CmdTx> for Releaser {
 /// A boxed error, as handlers and bodies return them.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A boxed response body.
-pub type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+/// A body of any type, as handlers answer and the client sends: made by
+/// [`boxed`], [`full`] or [`empty`].
+///
+/// Octets held in memory ([`full`], [`empty`]) are kept as they are, not
+/// boxed: most answers are, and they cost no allocation and no dynamic
+/// call. Any other body is boxed (as `http-body-util`'s `UnsyncBoxBody`,
+/// which converts with `From`).
+///
+/// ```
+/// use http_body::Body as _;
+/// use http_body_util::BodyExt as _;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let body = ropewalk::body::full("hello");
+/// assert_eq!(body.size_hint().exact(), Some(5));
+/// assert_eq!(body.collect().await.unwrap().to_bytes(), "hello");
+/// # });
+/// ```
+pub struct BoxBody(Repr);
+
+enum Repr {
+    /// Octets in memory, until they are taken (`None` then, and for an
+    /// empty body).
+    Whole(Option<Bytes>),
+    Boxed(http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>),
+}
+
+impl BoxBody {
+    fn whole(bytes: Bytes) -> BoxBody {
+        BoxBody(Repr::Whole((!bytes.is_empty()).then_some(bytes)))
+    }
+
+    /// The octets of a body held in memory (what is left of them), or the
+    /// body itself when it is another.
+    pub(crate) fn into_whole(self) -> Result<Bytes, BoxBody> {
+        match self.0 {
+            Repr::Whole(bytes) => Ok(bytes.unwrap_or_default()),
+            other => Err(BoxBody(other)),
+        }
+    }
+}
+
+impl Body for BoxBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.get_mut().0 {
+            Repr::Whole(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Repr::Boxed(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            Repr::Whole(bytes) => bytes.is_none(),
+            Repr::Boxed(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            Repr::Whole(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Repr::Boxed(body) => body.size_hint(),
+        }
+    }
+}
+
+impl Default for BoxBody {
+    /// An empty body.
+    fn default() -> BoxBody {
+        empty()
+    }
+}
+
+impl fmt::Debug for BoxBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Whole(bytes) => f
+                .debug_tuple("BoxBody::Whole")
+                .field(&bytes.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            Repr::Boxed(_) => f.write_str("BoxBody::Boxed"),
+        }
+    }
+}
+
+impl From<http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>> for BoxBody {
+    fn from(body: http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>) -> BoxBody {
+        BoxBody(Repr::Boxed(body))
+    }
+}
 
 /// A body held in memory (re-exported from `http-body-util`).
 pub type Full = http_body_util::Full<Bytes>;
@@ -88,17 +183,17 @@ where
     let Some(body) = slot else {
         unreachable!("only a BoxBody is taken out of the slot");
     };
-    body.map_err(Into::into).boxed_unsync()
+    BoxBody(Repr::Boxed(body.map_err(Into::into).boxed_unsync()))
 }
 
-/// A body of `bytes` (empty bodies end at once).
+/// A body of `bytes` (empty bodies end at once), held as it is.
 pub fn full(bytes: impl Into<Bytes>) -> BoxBody {
-    boxed(Full::new(bytes.into()))
+    BoxBody::whole(bytes.into())
 }
 
 /// An empty body.
 pub fn empty() -> BoxBody {
-    boxed(http_body_util::Empty::<Bytes>::new())
+    BoxBody(Repr::Whole(None))
 }
 
 /// The stream failed while its body was being received.
@@ -408,5 +503,62 @@ impl Body for ChannelBody {
 
     fn is_end_stream(&self) -> bool {
         self.done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn poll(body: &mut BoxBody) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        Pin::new(body).poll_frame(&mut cx)
+    }
+
+    #[test]
+    fn a_full_body_gives_its_octets_once_then_ends() {
+        let mut b = full("hello");
+        assert!(!b.is_end_stream());
+        assert_eq!(b.size_hint().exact(), Some(5));
+        let Poll::Ready(Some(Ok(frame))) = poll(&mut b) else {
+            panic!("data at once")
+        };
+        assert_eq!(frame.into_data().unwrap(), "hello");
+        assert!(b.is_end_stream());
+        assert_eq!(b.size_hint().exact(), Some(0));
+        assert!(matches!(poll(&mut b), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn empty_bodies_end_at_once() {
+        for mut b in [empty(), full(""), BoxBody::default()] {
+            assert!(b.is_end_stream());
+            assert_eq!(b.size_hint().exact(), Some(0));
+            assert!(matches!(poll(&mut b), Poll::Ready(None)));
+        }
+    }
+
+    #[test]
+    fn octets_in_memory_are_not_boxed_and_a_box_is_not_boxed_again() {
+        assert!(matches!(full("x").0, Repr::Whole(Some(_))));
+        // `boxed` of a BoxBody is that body, as it was.
+        assert!(matches!(boxed(full("x")).0, Repr::Whole(Some(_))));
+        let other = boxed(Full::new(Bytes::from_static(b"s")));
+        assert!(matches!(other.0, Repr::Boxed(_)));
+        assert!(matches!(boxed(other).0, Repr::Boxed(_)));
+    }
+
+    #[tokio::test]
+    async fn boxed_bodies_and_converted_ones_give_their_data() {
+        let b = boxed(Full::new(Bytes::from_static(b"s")));
+        assert_eq!(b.size_hint().exact(), Some(1));
+        assert_eq!(b.collect().await.unwrap().to_bytes(), "s");
+        let unsync = Full::new(Bytes::from_static(b"u"))
+            .map_err(|e| match e {})
+            .boxed_unsync();
+        let b = BoxBody::from(unsync);
+        assert_eq!(b.size_hint().exact(), Some(1));
+        assert_eq!(b.collect().await.unwrap().to_bytes(), "u");
     }
 }

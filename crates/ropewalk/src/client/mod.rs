@@ -661,14 +661,26 @@ impl ReqBody {
         B::Error: Into<BoxError>,
     {
         if body.is_end_stream() {
-            ReqBody::Empty
-        } else {
-            ReqBody::Stream(Some(
-                body.map_frame(|f| f.map_data(|mut d| d.copy_to_bytes(d.remaining())))
-                    .map_err(Into::into)
-                    .boxed_unsync(),
-            ))
+            return ReqBody::Empty;
         }
+        // A `BoxBody` of octets in memory (`body::full`) goes as they are,
+        // and can be sent again.
+        let mut slot = Some(body);
+        if let Some(b) = (&mut slot as &mut dyn std::any::Any)
+            .downcast_mut::<Option<BoxBody>>()
+            .and_then(Option::take)
+        {
+            return match b.into_whole() {
+                Ok(bytes) => ReqBody::Full(bytes),
+                Err(b) => ReqBody::Stream(Some(b)),
+            };
+        }
+        let Some(body) = slot else {
+            unreachable!("only a BoxBody is taken out of the slot");
+        };
+        ReqBody::Stream(Some(crate::body::boxed(
+            body.map_frame(|f| f.map_data(|mut d| d.copy_to_bytes(d.remaining()))),
+        )))
     }
 
     fn replayable(&self) -> bool {
