@@ -848,3 +848,20 @@ pub async fn get(url: &str) -> Result<FullResponse, Error> {
     let client = Client::builder().decompress(true).build()?;
     collect(client.get(url).await?).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_body_in_memory_can_be_sent_again() {
+        let full = ReqBody::of(crate::body::full("x"));
+        assert!(matches!(&full, ReqBody::Full(b) if b == "x"));
+        assert!(full.replayable());
+        assert!(matches!(ReqBody::of(crate::body::empty()), ReqBody::Empty));
+        // Any other body is streamed: it can be sent again only while
+        // nothing was read from it.
+        let other = ReqBody::of(http_body_util::Full::new(Bytes::from_static(b"y")));
+        assert!(matches!(other, ReqBody::Stream(Some(_))));
+    }
+}
