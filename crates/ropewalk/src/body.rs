@@ -85,6 +85,15 @@ enum Repr {
 }
 
 impl BoxBody {
+    /// `body`, boxed unless it is a `BoxBody` already: [`boxed`].
+    pub fn new<B>(body: B) -> BoxBody
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        boxed(body)
+    }
+
     fn whole(bytes: Bytes) -> BoxBody {
         BoxBody(Repr::Whole((!bytes.is_empty()).then_some(bytes)))
     }
@@ -560,5 +569,7 @@ mod tests {
         let b = BoxBody::from(unsync);
         assert_eq!(b.size_hint().exact(), Some(1));
         assert_eq!(b.collect().await.unwrap().to_bytes(), "u");
+        let b = BoxBody::new(Full::new(Bytes::from_static(b"n")));
+        assert_eq!(b.collect().await.unwrap().to_bytes(), "n");
     }
 }
