@@ -184,10 +184,8 @@ where
 {
     use http_body_util::BodyExt;
     let mut slot = Some(body);
-    if let Some(same) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<BoxBody>>()
-        && let Some(b) = same.take()
-    {
-        return b;
+    if let Some(same) = crate::cast::take_as::<BoxBody, _>(&mut slot) {
+        return same;
     }
     let Some(body) = slot else {
         unreachable!("only a BoxBody is taken out of the slot");

@@ -47,6 +47,7 @@
 
 pub mod blocking;
 pub mod body;
+mod cast;
 pub mod client;
 pub mod compress;
 pub mod demo;

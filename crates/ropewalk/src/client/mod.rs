@@ -666,10 +666,7 @@ impl ReqBody {
         // A `BoxBody` of octets in memory (`body::full`) goes as they are,
         // and can be sent again.
         let mut slot = Some(body);
-        if let Some(b) = (&mut slot as &mut dyn std::any::Any)
-            .downcast_mut::<Option<BoxBody>>()
-            .and_then(Option::take)
-        {
+        if let Some(b) = crate::cast::take_as::<BoxBody, _>(&mut slot) {
             return match b.into_whole() {
                 Ok(bytes) => ReqBody::Full(bytes),
                 Err(b) => ReqBody::Stream(Some(b)),

@@ -505,10 +505,7 @@ where
     // already: used as it is, a route's request skips a layer, a clone of
     // the service (an atomic count) and a move of the request.
     let mut slot = Some(service);
-    if let Some(boxed) = (&mut slot as &mut dyn std::any::Any)
-        .downcast_mut::<Option<crate::router::BoxService>>()
-        .and_then(Option::take)
-    {
+    if let Some(boxed) = crate::cast::take_as::<crate::router::BoxService, _>(&mut slot) {
         return boxed.into_handler();
     }
     let Some(service) = slot else {
@@ -519,11 +516,8 @@ where
             // A future that is already a `ResponseFuture` (a `BoxService`'s,
             // a `Router`'s) is not boxed again.
             let mut fut = Some(fut);
-            if let Some(same) =
-                (&mut fut as &mut dyn std::any::Any).downcast_mut::<Option<HandlerFuture>>()
-                && let Some(boxed) = same.take()
-            {
-                return boxed;
+            if let Some(same) = crate::cast::take_as::<HandlerFuture, _>(&mut fut) {
+                return same;
             }
             let Some(fut) = fut else {
                 unreachable!("only a HandlerFuture is taken out of the slot");
