@@ -367,11 +367,13 @@ pub fn bytes(content_type: &'static str, body: impl Into<Bytes>) -> BoxService {
 pub fn redirect(status: StatusCode, location: &str) -> BoxService {
     assert!(status.is_redirection(), "{status} is not a redirect status");
     let location = HeaderValue::from_str(location).expect("valid Location");
+    // Made once, not per response.
+    let body = Bytes::from(format!(
+        "redirecting to {}\n",
+        location.to_str().unwrap_or("")
+    ));
     BoxService::from_sync_fn(move |_req| {
-        let mut r = plain(
-            status,
-            format!("redirecting to {}\n", location.to_str().unwrap_or("")),
-        );
+        let mut r = plain(status, body.clone());
         r.headers_mut().insert(header::LOCATION, location.clone());
         r
     })
